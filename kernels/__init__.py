@@ -1,0 +1,9 @@
+"""``minicnn.kernels``: the hot paths, each as reference / Numba / CuPy implementations.
+
+    from minicnn import kernels
+    kernels.use("numpy")                      # the readable reference everywhere
+    cols = kernels.get("im2col", x)(x, ...)   # the implementation for x's device
+
+See ``registry`` for how the choice is made.
+"""
+from .registry import available, choose, current, get, implementation, register, use

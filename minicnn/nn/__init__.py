@@ -1,0 +1,3 @@
+"""Neural-network building blocks (filled by the layers issue)."""
+from . import functional
+from .parameter import Parameter

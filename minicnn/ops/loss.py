@@ -1,0 +1,2 @@
+"""(placeholder: filled by the layers issue)"""
+__all__ = []
