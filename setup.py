@@ -28,7 +28,6 @@ extras = {
     "data": ["mlxtend>=0.23", "scikit-learn>=1.3", "Pillow>=10"],
     "viz": ["matplotlib>=3.7", "Pillow>=10"],
     "test": ["pytest>=7.4", "hypothesis>=6.90"],
-    "bench": ["threadpoolctl>=3.1"],
 }
 extras["all"] = sorted(
     {req for name, reqs in extras.items() if not name.startswith("gpu") for req in reqs}
@@ -51,6 +50,7 @@ setup(
         "numpy>=1.26,<2.5",
         "numba>=0.60",
         "tqdm>=4.60",
+        "threadpoolctl>=3.1",
     ],
     extras_require=extras,
     entry_points={"console_scripts": ["minicnn = minicnn.cli:main"]},

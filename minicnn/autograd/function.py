@@ -123,18 +123,20 @@ class Function:
 
 
 def _check_same_device(cls, tensors):
-    """Raise a clear error when the tensors of one op live on different devices."""
-    first = tensors[0].data
-    kind = type(first)
-    for t in tensors[1:]:
-        if type(t.data) is not kind or (
-            kind is not backend.numpy.ndarray and t.data.device != first.device
-        ):
-            devices = ", ".join(f"{tuple(x.shape)} on {x.device}" for x in tensors)
-            raise backend.DeviceError(
-                f"{cls.__name__}: expected all tensors on one device, got {devices}; "
-                "move them with .to(device) first"
-            )
+    """Raise a clear error when the tensors of one op live on different devices.
+
+    All-NumPy inputs (the common case) are recognised by type alone.
+    """
+    kind = type(tensors[0].data)
+    if kind is backend.numpy.ndarray and all(type(t.data) is kind for t in tensors):
+        return
+    devices = [backend.device_of(t.data) for t in tensors]
+    if any(d != devices[0] for d in devices):
+        listing = ", ".join(f"{tuple(t.shape)} on {d}" for t, d in zip(tensors, devices))
+        raise backend.DeviceError(
+            f"{cls.__name__}: expected all tensors on one device, got {listing}; "
+            "move them with .to(device) first"
+        )
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function; resolved at the end)

@@ -507,7 +507,7 @@ class Tensor:
     def permute(self, *axes):
         return _ops.permute(self, *axes)
 
-    def flatten(self, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
+    def flatten(self, start_axis=None, end_axis=None, *, start_dim=None, end_dim=None):
         return _ops.flatten(self, start_axis, end_axis, start_dim=start_dim, end_dim=end_dim)
 
     def squeeze(self, axis=None, *, dim=None):
@@ -522,7 +522,7 @@ class Tensor:
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
 
-    def split(self, split_size_or_sections, axis=0, *, dim=None):
+    def split(self, split_size_or_sections, axis=None, *, dim=None):
         return _ops.split(self, split_size_or_sections, axis, dim=dim)
 
     # ------------------------------------------------------------ printing

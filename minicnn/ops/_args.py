@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 
-def resolve_axis(axis, dim, op):
-    """``axis=`` is minicnn's word; ``dim=`` (PyTorch's) is accepted as an alias."""
+def resolve_axis(axis, dim, op, default=None):
+    """``axis=`` is minicnn's word; ``dim=`` (PyTorch's) is accepted as an alias.
+
+    Functions whose axis has a default other than None (``cat``: 0) declare
+    ``axis=None`` and pass the real default here, so that ``dim=`` alone works.
+    """
     if dim is None:
-        return axis
+        return default if axis is None else axis
     if axis is not None and axis != dim:
         raise TypeError(f"{op}: got both axis={axis!r} and dim={dim!r}; pass one of them")
     return dim

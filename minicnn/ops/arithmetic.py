@@ -176,10 +176,10 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a  # (.., n, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (.., k, m)
+        if b.ndim == 1:  # restore the squeezed axes of the output: (.., n, m)
+            g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        if b.ndim == 1:
-            g = g[..., None]
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = sum_to_shape(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)

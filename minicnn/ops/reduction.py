@@ -90,6 +90,23 @@ class Var(Function):
         return g * (2.0 / self.dof) * self.centered
 
 
+class Std(Var):
+    """out = sqrt(var(x));  dL/dx_i = g * (x_i - mean) / ((N - correction) * out),
+    taken as 0 where out == 0 (all values equal), as PyTorch does."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.std = xp.sqrt(super().forward(x))
+        return self.std
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        kept = _keepdims_shape(self.in_shape, self.axes)
+        std = self.std.reshape(kept)
+        scale = xp.where(std == 0, 0, g.reshape(kept) / (self.dof * xp.where(std == 0, 1, std)))
+        return scale * self.centered
+
+
 class Extremum(Function):
     """out = max (or min) over ``axis``; the gradient is split evenly between ties:
     dL/dx_i = g * [x_i == out] / (number of x_j equal to out)."""
@@ -188,9 +205,11 @@ def var(x, axis=None, keepdims=False, *, unbiased=None, correction=None, dim=Non
 
 
 def std(x, axis=None, keepdims=False, *, unbiased=None, correction=None, dim=None, keepdim=None):
-    """Standard deviation: sqrt of ``var`` with the same arguments."""
-    v = var(x, axis, keepdims, unbiased=unbiased, correction=correction, dim=dim, keepdim=keepdim)
-    return v.sqrt()
+    """Standard deviation over ``axis`` (unbiased by default, as ``var``)."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = normalize_axes(resolve_axis(axis, dim, "std"), x.ndim, "std")
+    return Std.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim), correction=correction)
 
 
 def _extremum(x, axis, keepdims, dim, keepdim, largest):
@@ -198,7 +217,7 @@ def _extremum(x, axis, keepdims, dim, keepdim, largest):
     axis = resolve_axis(axis, dim, name)
     keepdims = resolve_keepdims(keepdims, keepdim)
     if axis is None:
-        return Extremum.apply(x, axes=normalize_axes(None, x.ndim, name), keepdims=keepdims)
+        return Extremum.apply(x, axes=normalize_axes(None, x.ndim, name), keepdims=keepdims, largest=largest)
     if isinstance(axis, (tuple, list)):
         raise TypeError(f"{name}: axis must be one int (use amax/amin for several axes), got {axis!r}")
     (axis,) = normalize_axes(axis, x.ndim, name)

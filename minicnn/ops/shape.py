@@ -181,18 +181,16 @@ def transpose(x, axis0=None, axis1=None, *, dim0=None, dim1=None):
     axis1 = resolve_axis(axis1, dim1, "transpose")
     if axis0 is None and axis1 is None:
         return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
-    a, b = normalize_axes((axis0, axis1), x.ndim, "transpose") if axis0 != axis1 else (
-        normalize_axes(axis0, x.ndim, "transpose") * 2
-    )
+    (a,), (b,) = (normalize_axes(axis, x.ndim, "transpose") for axis in (axis0, axis1))
     axes = builtins.list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return Permute.apply(x, axes=tuple(axes))
 
 
-def flatten(x, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
-    """Merge axes ``start_axis..end_axis`` into one: (N, C, H, W) -> (N, C*H*W) with start 1."""
-    start = resolve_axis(start_axis, start_dim, "flatten")
-    end = resolve_axis(end_axis, end_dim, "flatten")
+def flatten(x, start_axis=None, end_axis=None, *, start_dim=None, end_dim=None):
+    """Merge axes ``start_axis..end_axis`` (default: all) into one: (N, C, H, W) -> (N, C*H*W) with start 1."""
+    start = resolve_axis(start_axis, start_dim, "flatten", default=0)
+    end = resolve_axis(end_axis, end_dim, "flatten", default=-1)
     if x.ndim == 0:
         return reshape(x, 1)
     start, end = (normalize_axes(a, x.ndim, "flatten")[0] for a in (start, end))
@@ -263,10 +261,10 @@ def _as_list(tensors, op):
     return tensors
 
 
-def cat(tensors, axis=0, *, dim=None):
-    """Join tensors along an existing axis; all other axes must match."""
+def cat(tensors, axis=None, *, dim=None):
+    """Join tensors along an existing axis (default 0); all other axes must match."""
     tensors = _as_list(tensors, "cat")
-    axis = resolve_axis(axis, dim, "cat")
+    axis = resolve_axis(axis, dim, "cat", default=0)
     ndim = tensors[0].ndim
     (axis,) = normalize_axes(axis, ndim, "cat")
     for t in tensors:
@@ -276,10 +274,10 @@ def cat(tensors, axis=0, *, dim=None):
     return Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0, *, dim=None):
-    """Join same-shaped tensors along a new axis."""
+def stack(tensors, axis=None, *, dim=None):
+    """Join same-shaped tensors along a new axis (default 0)."""
     tensors = _as_list(tensors, "stack")
-    axis = resolve_axis(axis, dim, "stack")
+    axis = resolve_axis(axis, dim, "stack", default=0)
     (axis,) = normalize_axes(axis, tensors[0].ndim + 1, "stack")
     if builtins.any(t.shape != tensors[0].shape for t in tensors):
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
@@ -287,10 +285,10 @@ def stack(tensors, axis=0, *, dim=None):
     return Stack.apply(*tensors, axis=axis)
 
 
-def split(x, split_size_or_sections, axis=0, *, dim=None):
+def split(x, split_size_or_sections, axis=None, *, dim=None):
     """Cut x along ``axis``: into pieces of size n (the last may be smaller) when given an
     int, or into pieces of the listed sizes (PyTorch's ``split``)."""
-    axis = resolve_axis(axis, dim, "split")
+    axis = resolve_axis(axis, dim, "split", default=0)
     (axis,) = normalize_axes(axis, x.ndim, "split")
     length = x.shape[axis]
     if isinstance(split_size_or_sections, int):
