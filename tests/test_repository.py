@@ -8,5 +8,5 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     command = 'pip install -e ".[test]" && python -m pytest'
-    assert command in readme.splitlines()[3]  # within the README's first lines
+    assert any(command in line for line in readme.splitlines()[:6])  # the first lines
     assert command in ci

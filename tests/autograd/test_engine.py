@@ -223,3 +223,14 @@ def test_device_move_is_differentiable(device):
     y.backward()
     assert x.grad.device == "cpu"
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_worked_example_of_docs_autograd():
+    # docs/autograd.md: x used twice, L = (x*w + x)^2
+    x = mc.tensor(2.0, requires_grad=True)
+    w = mc.tensor(3.0, requires_grad=True)
+    h = x * w
+    y = h + x
+    L = y * y
+    L.backward()
+    assert (L.item(), x.grad.item(), w.grad.item()) == (64.0, 64.0, 32.0)
