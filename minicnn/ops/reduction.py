@@ -198,18 +198,20 @@ def var(x, axis=None, keepdims=False, *, unbiased=None, correction=None, dim=Non
 
     ``unbiased=False`` or ``correction=0`` divides by N.
     """
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    axes = normalize_axes(resolve_axis(axis, dim, "var"), x.ndim, "var")
-    return Var.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim), correction=correction)
+    return _spread(Var, "var", x, axis, keepdims, unbiased, correction, dim, keepdim)
 
 
 def std(x, axis=None, keepdims=False, *, unbiased=None, correction=None, dim=None, keepdim=None):
     """Standard deviation over ``axis`` (unbiased by default, as ``var``)."""
+    return _spread(Std, "std", x, axis, keepdims, unbiased, correction, dim, keepdim)
+
+
+def _spread(function, name, x, axis, keepdims, unbiased, correction, dim, keepdim):
+    """Shared argument handling of ``var`` and ``std`` (PyTorch's unbiased/correction)."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    axes = normalize_axes(resolve_axis(axis, dim, "std"), x.ndim, "std")
-    return Std.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim), correction=correction)
+    axes = normalize_axes(resolve_axis(axis, dim, name), x.ndim, name)
+    return function.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim), correction=correction)
 
 
 def _extremum(x, axis, keepdims, dim, keepdim, largest):
