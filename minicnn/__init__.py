@@ -101,3 +101,5 @@ long = int64
 bool = bool_
 
 from . import nn, optim  # noqa: E402
+from .nn.summary import summary  # noqa: E402
+from .serialization import save, load  # noqa: E402
