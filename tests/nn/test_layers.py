@@ -321,3 +321,13 @@ def test_a_small_network_trains_one_step():
         for p in net.parameters():
             p -= 0.1 * p.grad
     assert loss_fn(net(x), y).item() < loss.item()
+
+
+def test_batchnorm_rejected_batch_changes_no_state():
+    bn = mc.nn.BatchNorm2d(3)
+    bn.train()
+    x = mc.randn(1, 3, 1, 1)  # one value per channel: batch statistics are undefined
+    with pytest.raises(ValueError):
+        bn(x)
+    assert int(bn.num_batches_tracked) == 0
+    np.testing.assert_array_equal(bn.running_mean.numpy(), np.zeros(3))

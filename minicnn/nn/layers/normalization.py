@@ -85,14 +85,13 @@ class _BatchNorm(Module):
     def forward(self, x):
         self._check_input(x)
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / int(self.num_batches_tracked)
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:  # cumulative moving average
+            momentum = 1.0 / (int(self.num_batches_tracked) + 1)
         # batch statistics while training, or when there are no running ones to use
         use_batch_stats = self.training or self.running_mean is None
         keep_running = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             x,
             self.running_mean if keep_running else None,
             self.running_var if keep_running else None,
@@ -102,6 +101,9 @@ class _BatchNorm(Module):
             momentum=momentum,
             eps=self.eps,
         )
+        if counting:  # only once F.batch_norm has accepted the batch
+            self.num_batches_tracked += 1
+        return out
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
