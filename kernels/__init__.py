@@ -7,3 +7,6 @@
 See ``registry`` for how the choice is made.
 """
 from .registry import available, choose, current, get, implementation, register, use
+
+# importing the kernel modules registers their implementations
+from . import im2col, pooling  # noqa: E402,F401

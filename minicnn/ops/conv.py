@@ -1,2 +1,388 @@
-"""(placeholder: filled by the layers issue)"""
-__all__ = []
+"""Convolution: ``conv1d``, ``conv2d``, ``conv3d`` and ``conv_transpose2d``.
+
+A convolution layer slides F filters of shape (C/groups, kh, kw) over the
+input and takes a dot product at every position (strictly a cross-correlation,
+as in every deep-learning library)::
+
+    y[n, f, i, j] = b[f] + sum_{c, u, v} W[f, c, u, v] * x_pad[n, c, i*s + u*d, j*s + v*d]
+
+Output size per spatial axis (``kernels/shapes.py``)::
+
+    n_out = floor((n + 2p - d(f - 1) - 1) / s) + 1
+
+As one matrix product.  ``im2col`` copies every window into a column, so
+(with ``K = C*kh*kw`` and ``L = H_out*W_out``)::
+
+    cols = im2col(x)        (N, K, L)
+    Y    = W · cols         (F, K) · (N, K, L) -> (N, F, L) -> reshape (N, F, H_out, W_out)
+
+and the backward pass is two more products plus the adjoint of ``im2col``::
+
+    dW    = sum_n dY[n] · cols[n]^T      (F, L) · (L, K) -> (F, K)
+    dcols = W^T · dY                     (K, F) · (N, F, L) -> (N, K, L)
+    dx    = col2im(dcols)                adds each column entry back to its pixel
+    db    = sum of dY over n and the spatial axes
+
+Groups split the channels into G independent convolutions: the columns are
+viewed as (N, G, K/G, L) and the weight as (G, F/G, K/G), so the same product
+(batched over the groups) does all of them at once; ``groups = C`` is a
+depthwise convolution.
+
+The transposed convolution is the adjoint of the convolution with respect to
+its input: its forward is exactly the convolution's ``dx`` (``W^T · x`` then
+``col2im``) and its backward is the convolution's forward (``im2col`` then
+``W · dcols``).  The three helpers below (``_convolve``, ``_convolve_adjoint``,
+``_weight_gradient``) are therefore shared by both ops and by 1-, 2- and 3-d.
+"""
+from __future__ import annotations
+
+from numbers import Integral
+
+from .. import kernels
+from ..autograd.function import Function
+from ..backend import get_array_module
+from ..kernels.im2col import crop_spatial, pad_spatial
+from ..kernels.shapes import conv_transpose_output_size, output_shape
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose2d"]
+
+_SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+# ------------------------------------------------------------- the three products
+def _convolve(x, weight, groups, stride, padding, dilation):
+    """``Y = W · im2col(x)`` for every group in one batched matmul.
+
+    x: (N, C, *in), weight: (F, C/G, *k) -> y: (N, F, *out) and the columns
+    cols: (N, G, C/G * K, L), kept for the weight gradient.
+    """
+    xp = get_array_module(x)
+    N, C, *spatial = x.shape
+    F, kernel = weight.shape[0], weight.shape[2:]
+    out = output_shape(spatial, kernel, stride, padding, dilation)
+    cols = kernels.get("im2col", x)(x, kernel, stride, padding, dilation)  # (N, C*K, L)
+    cols = cols.reshape(N, groups, -1, cols.shape[-1])  # (N, G, C/G*K, L)
+    w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
+    y = xp.matmul(w, cols)  # (N, G, F/G, L)
+    return y.reshape(N, F, *out), cols
+
+
+def _convolve_adjoint(y, weight, groups, x_shape, stride, padding, dilation):
+    """``x = col2im(W^T · y)``: the transpose of ``_convolve`` (as a map x -> y).
+
+    y: (N, F, *out), weight: (F, C/G, *k) -> (N, C, *in) with ``x_shape``.
+    """
+    xp = get_array_module(y)
+    N, F = y.shape[:2]
+    kernel = weight.shape[2:]
+    w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
+    y = y.reshape(N, groups, F // groups, -1)  # (N, G, F/G, L)
+    cols = xp.matmul(w.swapaxes(1, 2), y)  # (N, G, C/G*K, L)
+    cols = cols.reshape(N, -1, cols.shape[-1])  # (N, C*K, L)
+    return kernels.get("col2im", cols)(cols, x_shape, kernel, stride, padding, dilation)
+
+
+def _weight_gradient(y, cols, groups, weight_shape):
+    """``dW = sum_n y[n] · cols[n]^T`` per group.
+
+    y: (N, F, *out), cols: (N, G, C/G*K, L) -> (F, C/G, *k) = ``weight_shape``.
+    """
+    xp = get_array_module(y)
+    N, F = y.shape[:2]
+    y = y.reshape(N, groups, F // groups, -1)  # (N, G, F/G, L)
+    dw = xp.matmul(y, cols.swapaxes(-1, -2)).sum(axis=0)  # (G, F/G, C/G*K)
+    return dw.reshape(weight_shape)
+
+
+def _bias_gradient(g):
+    """db[f] = sum of g[n, f, ...] over the batch and the spatial axes."""
+    return g.sum(axis=(0, *range(2, g.ndim)))
+
+
+def _add_bias(y, bias):
+    """y[:, f] += bias[f] in place (y is a fresh array)."""
+    y += bias.reshape(-1, *(1,) * (y.ndim - 2))
+    return y
+
+
+# ----------------------------------------------------------------- convolution
+class ConvNd(Function):
+    """y = W * x + b for 1-, 2- or 3-d inputs (the math is in the module docstring).
+
+    Shapes: x (N, C, *in), weight (F, C/groups, *k), bias (F,) -> y (N, F, *out).
+    ``extra`` is one more zero at the end of an axis, for ``padding="same"`` when
+    the total padding d(f - 1) is odd (PyTorch puts the odd one at the end).
+    """
+
+    def __init__(self, stride, padding, dilation, groups, extra):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.groups, self.extra = groups, extra
+
+    def forward(self, x, weight, bias=None):
+        self.x_spatial = x.shape[2:]
+        x = pad_spatial(x, (0,) * len(self.extra), self.extra)
+        y, self.cols = _convolve(x, weight, self.groups, self.stride, self.padding, self.dilation)
+        self.x_shape, self.weight = x.shape, weight
+        return y if bias is None else _add_bias(y, bias)
+
+    def backward(self, g):
+        # g: (N, F, *out)
+        needs = self.needs_input_grad
+        dx = dw = None
+        if needs[0]:
+            dx = _convolve_adjoint(
+                g, self.weight, self.groups, self.x_shape, self.stride, self.padding, self.dilation
+            )
+            dx = crop_spatial(dx, (0,) * len(self.extra), self.x_spatial)
+        if needs[1]:
+            dw = _weight_gradient(g, self.cols, self.groups, self.weight.shape)
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, _bias_gradient(g) if needs[2] else None
+
+
+class ConvTransposeNd(Function):
+    """The adjoint of ``ConvNd`` in its input ("deconvolution", fractionally strided).
+
+    Shapes: x (N, C_in, *in), weight (C_in, C_out/groups, *k) (PyTorch's layout),
+    bias (C_out,) -> y (N, C_out, *out) with
+    ``out = (in - 1) s - 2p + d(f - 1) + 1 + output_padding``.
+
+    Forward  y  = col2im(W^T · x)              (the convolution's dx)
+    Backward dx = W · im2col(dy)               (the convolution's forward)
+             dW = sum_n x[n] · im2col(dy)[n]^T (the convolution's dW, roles swapped)
+
+    When ``output_padding >= stride`` the convolution of ``out`` has more
+    positions than ``in``; x is then padded at the end with ``extra`` zeros.
+    """
+
+    def __init__(self, stride, padding, dilation, groups, out, extra):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.groups, self.out, self.extra = groups, out, extra
+
+    def forward(self, x, weight, bias=None):
+        self.x_spatial = x.shape[2:]
+        x = pad_spatial(x, (0,) * len(self.extra), self.extra)
+        N = x.shape[0]
+        y_shape = (N, weight.shape[1] * self.groups, *self.out)
+        y = _convolve_adjoint(x, weight, self.groups, y_shape, self.stride, self.padding, self.dilation)
+        self.x, self.weight = x, weight
+        return y if bias is None else _add_bias(y, bias)
+
+    def backward(self, g):
+        # g: (N, C_out, *out)
+        needs = self.needs_input_grad
+        dx_padded, dcols = _convolve(g, self.weight, self.groups, self.stride, self.padding, self.dilation)
+        dx = crop_spatial(dx_padded, (0,) * len(self.extra), self.x_spatial) if needs[0] else None
+        dw = _weight_gradient(self.x, dcols, self.groups, self.weight.shape) if needs[1] else None
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, _bias_gradient(g) if needs[2] else None
+
+
+# ------------------------------------------------------------ argument checking
+def _tuple(value, d, name, op):
+    """An int or a sequence of ``d`` ints -> tuple of ``d`` ints."""
+    if isinstance(value, Integral):
+        return (int(value),) * d
+    if isinstance(value, (tuple, list)) and len(value) == d and all(isinstance(v, Integral) for v in value):
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{op}: {name} must be an int or a tuple of {d} ints, got {name}={value!r}")
+
+
+def _positive(values, name, op, minimum=1):
+    if any(v < minimum for v in values):
+        bound = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {bound}, got {name}={values}")
+    return values
+
+
+def _check_input(x, d, op):
+    """x must be (N, C, *spatial) with ``d`` spatial axes, or unbatched (C, *spatial)."""
+    if x.ndim not in (d + 1, d + 2):
+        names = _SPATIAL_NAMES[d]
+        raise ValueError(
+            f"{op}: expected an input of shape (N, C, {names}) or (C, {names}), "
+            f"got shape {tuple(x.shape)} ({x.ndim}-d)"
+        )
+
+
+def _check_output(out, spatial, kernel, padding, dilation, op, extra=None):
+    """Raise when a window does not fit: the message gives the computed output size."""
+    if all(o >= 1 for o in out):
+        return
+    extra = extra or (0,) * len(spatial)
+    padded = tuple(n + 2 * p + e for n, p, e in zip(spatial, padding, extra))
+    span = tuple(dl * (f - 1) + 1 for f, dl in zip(kernel, dilation))
+    dilated = f" (dilated to {span})" if span != tuple(kernel) else ""
+    raise ValueError(
+        f"{op}: kernel size {tuple(kernel)}{dilated} is larger than the padded input {padded} "
+        f"(input {tuple(spatial)}, padding {padding}): the output size would be {out}"
+    )
+
+
+def _conv_padding(padding, kernel, dilation, stride, d, op):
+    """``padding`` -> (symmetric padding, extra zeros at the end) per axis.
+
+    "valid" is no padding; "same" pads d(f - 1) in total so that n_out = n
+    (stride 1 only, as in PyTorch), the odd one, if any, at the end.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * d, (0,) * d
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' needs stride 1 (as in PyTorch), got stride={stride}")
+            total = tuple(dl * (f - 1) for f, dl in zip(kernel, dilation))
+            return tuple(t // 2 for t in total), tuple(t % 2 for t in total)
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got padding={padding!r}")
+    return _positive(_tuple(padding, d, "padding", op), "padding", op, minimum=0), (0,) * d
+
+
+def _check_weights(x, weight, bias, groups, op, transposed=False):
+    """Channels, groups, bias shape and dtypes agree; messages name the shapes."""
+    d = x.ndim - 2
+    layout = "(C_in, C_out/groups" if transposed else "(C_out, C_in/groups"
+    if weight.ndim != d + 2:
+        kernel_names = ", ".join("k" + n.strip().lower() for n in _SPATIAL_NAMES[d].split(","))
+        raise ValueError(
+            f"{op}: expected a weight of shape {layout}, {kernel_names}), got shape {tuple(weight.shape)}"
+        )
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got groups={groups!r}")
+    C = x.shape[1]
+    if transposed:
+        expected, c_out = weight.shape[0], weight.shape[1] * groups
+    else:
+        expected, c_out = weight.shape[1] * groups, weight.shape[0]
+    if C % groups or c_out % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide both the input channels ({C}) and the output "
+            f"channels ({c_out}, weight shape {tuple(weight.shape)})"
+        )
+    if C != expected:
+        with_groups = f" with groups={groups}" if groups > 1 else ""
+        raise ValueError(
+            f"{op}: input has {C} channels, weight expects {expected} "
+            f"(weight shape {tuple(weight.shape)}{with_groups})"
+        )
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise ValueError(
+            f"{op}: bias must have shape ({c_out},) for weight shape {tuple(weight.shape)}, "
+            f"got {tuple(bias.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(
+                f"{op}: input dtype {x.dtype} and {name} dtype {t.dtype} differ; "
+                "convert one of them with .float() or .double()"
+            )
+
+
+def _batched(fn, x, *args):
+    """Run ``fn`` on an unbatched input (C, *spatial) as a batch of one and drop that axis
+    again from the result (or from each result, when ``fn`` returns several)."""
+    result = fn(x.unsqueeze(0), *args)
+    if isinstance(result, tuple):
+        return tuple(r.squeeze(0) for r in result)
+    return result.squeeze(0)
+
+
+# ------------------------------------------------------------- public functions
+def _conv(x, weight, bias, stride, padding, dilation, groups, d, op):
+    """Shared by ``conv1d``/``conv2d``/``conv3d``: check the arguments, then apply ``ConvNd``."""
+    _check_input(x, d, op)
+    if x.ndim == d + 1:
+        return _batched(_conv, x, weight, bias, stride, padding, dilation, groups, d, op)
+    _check_weights(x, weight, bias, groups, op)
+    stride = _positive(_tuple(stride, d, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, d, "dilation", op), "dilation", op)
+    kernel = tuple(weight.shape[2:])
+    padding, extra = _conv_padding(padding, kernel, dilation, stride, d, op)
+    spatial = tuple(n + e for n, e in zip(x.shape[2:], extra))
+    _check_output(output_shape(spatial, kernel, stride, padding, dilation), x.shape[2:], kernel,
+                  padding, dilation, op, extra)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ConvNd.apply(*inputs, stride=stride, padding=padding, dilation=dilation, groups=groups, extra=extra)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution: x (N, C, L), weight (F, C/groups, k), bias (F,) -> (N, F, L_out).
+
+    ``L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1``; padding may be an int,
+    a 1-tuple, "valid" or "same".  See the module docstring for the math.
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution: x (N, C, H, W), weight (F, C/groups, kh, kw), bias (F,)
+    -> (N, F, H_out, W_out), each ``floor((n + 2p - d(f - 1) - 1) / s) + 1``.
+
+    ``stride``, ``padding``, ``dilation``: an int or a pair; padding may also
+    be "valid" (none) or "same" (output size = input size; stride 1 only).
+    ``groups``: split the channels into independent groups (C for depthwise).
+
+    >>> import minicnn as mc, minicnn.nn.functional as F
+    >>> F.conv2d(mc.ones(1, 1, 6, 6), mc.ones(1, 1, 3, 3)).shape   # "valid": 6 - 3 + 1
+    (1, 1, 4, 4)
+    >>> F.conv2d(mc.ones(1, 1, 6, 6), mc.ones(1, 1, 3, 3), padding=1).shape   # "same"
+    (1, 1, 6, 6)
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution: x (N, C, D, H, W), weight (F, C/groups, kd, kh, kw), bias (F,)
+    -> (N, F, D_out, H_out, W_out).  Arguments as in ``conv2d`` (ints or triples)."""
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, d, op):
+    """Check the arguments of a transposed convolution, then apply ``ConvTransposeNd``."""
+    _check_input(x, d, op)
+    if x.ndim == d + 1:
+        return _batched(_conv_transpose, x, weight, bias, stride, padding, output_padding,
+                        groups, dilation, d, op)
+    _check_weights(x, weight, bias, groups, op, transposed=True)
+    stride = _positive(_tuple(stride, d, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, d, "dilation", op), "dilation", op)
+    padding = _positive(_tuple(padding, d, "padding", op), "padding", op, minimum=0)
+    output_padding = _positive(_tuple(output_padding, d, "output_padding", op), "output_padding", op, 0)
+    if any(op_ >= max(s, dl) for op_, s, dl in zip(output_padding, stride, dilation)):
+        raise ValueError(
+            f"{op}: output_padding must be smaller than stride or dilation, got "
+            f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+        )
+    kernel = tuple(weight.shape[2:])
+    out = tuple(
+        conv_transpose_output_size(n, f, s, p, dl, o)
+        for n, f, s, p, dl, o in zip(x.shape[2:], kernel, stride, padding, dilation, output_padding)
+    )
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"{op}: the output size would be {out} for input {tuple(x.shape[2:])}, kernel size "
+            f"{kernel}, stride {stride}, padding {padding}, dilation {dilation}: reduce the padding"
+        )
+    # the convolution that this transposes maps `out` back to `positions` >= input size
+    positions = output_shape(out, kernel, stride, padding, dilation)
+    extra = tuple(m - n for m, n in zip(positions, x.shape[2:]))
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTransposeNd.apply(
+        *inputs, stride=stride, padding=padding, dilation=dilation, groups=groups, out=out, extra=extra
+    )
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-d transposed convolution: x (N, C_in, H, W), weight (C_in, C_out/groups, kh, kw),
+    bias (C_out,) -> (N, C_out, H_out, W_out) with, per axis,
+
+        n_out = (n - 1) s - 2p + d(f - 1) + 1 + output_padding
+
+    It is the gradient of ``conv2d`` with respect to its input: a stride-2
+    ``conv_transpose2d`` upsamples by 2 where a stride-2 ``conv2d`` downsamples.
+    ``output_padding`` (< stride or dilation) picks among the input sizes that
+    a strided convolution maps to the same output size.
+    """
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
