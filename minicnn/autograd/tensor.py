@@ -214,13 +214,7 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None):
         """Move to a device and/or cast to a dtype: ``t.to("cuda")``, ``t.to(mc.float64)``."""
-        for arg in args:
-            if isinstance(arg, (str, backend.Device)):
-                device = arg
-            elif isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            else:
-                dtype = arg
+        device, dtype = parse_to_arguments(args, device, dtype)
         out = self
         if device is not None:
             out = _ops.to_device(out, device)
@@ -540,6 +534,19 @@ class Tensor:
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def parse_to_arguments(args, device=None, dtype=None):
+    """The positional arguments of ``.to(...)`` (tensors and modules alike): device
+    strings or ``Device`` objects, dtypes, or a tensor whose device and dtype to match."""
+    for arg in args:
+        if isinstance(arg, (str, backend.Device)):
+            device = arg
+        elif isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        else:
+            dtype = arg
+    return device, dtype
 
 
 def _grad_enabled():

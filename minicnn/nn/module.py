@@ -32,7 +32,7 @@ from collections.abc import Mapping
 import numpy
 
 from .. import backend
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, parse_to_arguments
 from .parameter import Parameter
 
 
@@ -411,13 +411,7 @@ class Module:
         ``net.to("cuda")``, ``net.to(mc.float64)``, ``net.to("cuda", mc.float64)``.
         Integer buffers (``num_batches_tracked``) keep their dtype.
         """
-        for arg in args:
-            if isinstance(arg, (str, backend.Device)):
-                device = arg
-            elif isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            else:
-                dtype = arg
+        device, dtype = parse_to_arguments(args, device, dtype)
         if dtype is not None:
             dtype = backend.as_dtype(dtype)
             if not backend.is_floating(dtype):
