@@ -100,6 +100,6 @@ double = float64
 long = int64
 bool = bool_
 
-from . import nn, optim  # noqa: E402
+from . import data, nn, optim  # noqa: E402
 from .nn.summary import summary  # noqa: E402
 from .serialization import save, load  # noqa: E402
