@@ -1,0 +1,1 @@
+"""Tests of minicnn.style: losses, the VGG feature extractor, style transfer, DeepDream, images, CLI."""
