@@ -3,10 +3,18 @@
     from minicnn import kernels
     kernels.use("numpy")                      # the readable reference everywhere
     cols = kernels.get("im2col", x)(x, ...)   # the implementation for x's device
+    kernels.set_workspace_limit(64 << 20)     # cap im2col's column matrix at 64 MiB
 
-See ``registry`` for how the choice is made.
+See ``registry`` for how the choice is made, ``numba_support`` for how the
+Numba kernels load (lazily: importing minicnn imports no Numba) and
+``workspace`` for the im2col memory budget.
 """
 from .registry import available, choose, current, get, implementation, register, use
+from .workspace import batch_chunks, set_workspace_limit, workspace_limit
 
-# importing the kernel modules registers their implementations
-from . import im2col, pooling  # noqa: E402,F401
+# importing the kernel modules registers their reference implementations ...
+from . import batchnorm, im2col, pooling  # noqa: E402,F401
+# ... and then the Numba ones, as lazy wrappers (Numba is imported on first use)
+from .numba_support import NumbaFallbackWarning, register_numba_kernels  # noqa: E402
+
+register_numba_kernels()

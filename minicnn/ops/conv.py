@@ -33,9 +33,20 @@ its input: its forward is exactly the convolution's ``dx`` (``W^T · x`` then
 ``col2im``) and its backward is the convolution's forward (``im2col`` then
 ``W · dcols``).  The three helpers below (``_convolve``, ``_convolve_adjoint``,
 ``_weight_gradient``) are therefore shared by both ops and by 1-, 2- and 3-d.
+
+Two choices of algorithm, both giving the reference's result:
+
+* a pointwise convolution (1x1 kernel, stride 1, no padding) needs no im2col:
+  its columns are the input itself viewed as (N, C, H*W), so ``Y = W · x`` is
+  a direct matrix product;
+* the column matrix is ``prod(k)`` times the input; past the workspace budget
+  (``minicnn.kernels.set_workspace_limit``, 512 MiB by default) the batch is
+  processed in chunks of samples, and backward recomputes each chunk's
+  columns instead of keeping them all.
 """
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 from .. import kernels
@@ -50,21 +61,52 @@ _SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 # ------------------------------------------------------------- the three products
+def _is_pointwise(kernel, stride, padding):
+    """A 1x1 kernel with stride 1 and no padding: each column is one pixel's channels."""
+    return all(k == 1 for k in kernel) and all(s == 1 for s in stride) and not any(padding)
+
+
+def _columns(x, kernel, stride, padding, dilation):
+    """``im2col(x)``: (N, C, *in) -> (N, C*K, L).  For a pointwise (1x1) convolution
+    the columns are x itself, viewed as (N, C, L): no copy, the product is direct."""
+    if _is_pointwise(kernel, stride, padding):
+        return x.reshape(x.shape[0], x.shape[1], -1)
+    return kernels.get("im2col", x)(x, kernel, stride, padding, dilation)
+
+
+def _uncolumns(cols, x_shape, kernel, stride, padding, dilation):
+    """``col2im(cols)``, the adjoint of ``_columns`` (a reshape for a pointwise convolution)."""
+    if _is_pointwise(kernel, stride, padding):
+        return cols.reshape(x_shape)
+    return kernels.get("col2im", cols)(cols, x_shape, kernel, stride, padding, dilation)
+
+
+def _chunks(x_shape, kernel, out, itemsize):
+    """Batch slices whose column matrices fit the im2col workspace budget
+    (``kernels.set_workspace_limit``); one slice, the whole batch, when it fits."""
+    N, C = x_shape[:2]
+    return kernels.batch_chunks(N, C * math.prod(kernel) * math.prod(out) * itemsize)
+
+
 def _convolve(x, weight, groups, stride, padding, dilation):
     """``Y = W · im2col(x)`` for every group in one batched matmul.
 
     x: (N, C, *in), weight: (F, C/G, *k) -> y: (N, F, *out) and the columns
-    cols: (N, G, C/G * K, L), kept for the weight gradient.
+    cols: (N, G, C/G * K, L), kept for the weight gradient; ``None`` when the
+    batch was processed in chunks to bound memory (backward then recomputes them).
     """
     xp = get_array_module(x)
     N, C, *spatial = x.shape
     F, kernel = weight.shape[0], weight.shape[2:]
     out = output_shape(spatial, kernel, stride, padding, dilation)
-    cols = kernels.get("im2col", x)(x, kernel, stride, padding, dilation)  # (N, C*K, L)
-    cols = cols.reshape(N, groups, -1, cols.shape[-1])  # (N, G, C/G*K, L)
     w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
-    y = xp.matmul(w, cols)  # (N, G, F/G, L)
-    return y.reshape(N, F, *out), cols
+    chunks = _chunks(x.shape, kernel, out, x.itemsize)
+    y = xp.empty((N, groups, F // groups, math.prod(out)), dtype=x.dtype)
+    for part in chunks:
+        cols = _columns(x[part], kernel, stride, padding, dilation)  # (n, C*K, L)
+        cols = cols.reshape(cols.shape[0], groups, -1, cols.shape[-1])  # (n, G, C/G*K, L)
+        xp.matmul(w, cols, out=y[part])  # (n, G, F/G, L)
+    return y.reshape(N, F, *out), (cols if len(chunks) == 1 else None)
 
 
 def _convolve_adjoint(y, weight, groups, x_shape, stride, padding, dilation):
@@ -77,20 +119,31 @@ def _convolve_adjoint(y, weight, groups, x_shape, stride, padding, dilation):
     kernel = weight.shape[2:]
     w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
     y = y.reshape(N, groups, F // groups, -1)  # (N, G, F/G, L)
-    cols = xp.matmul(w.swapaxes(1, 2), y)  # (N, G, C/G*K, L)
-    cols = cols.reshape(N, -1, cols.shape[-1])  # (N, C*K, L)
-    return kernels.get("col2im", cols)(cols, x_shape, kernel, stride, padding, dilation)
+    pieces = []
+    for part in _chunks(x_shape, kernel, y.shape[-1:], y.itemsize):
+        cols = xp.matmul(w.swapaxes(1, 2), y[part])  # (n, G, C/G*K, L)
+        cols = cols.reshape(cols.shape[0], -1, cols.shape[-1])  # (n, C*K, L)
+        pieces.append(_uncolumns(cols, (cols.shape[0], *x_shape[1:]), kernel, stride, padding, dilation))
+    return pieces[0] if len(pieces) == 1 else xp.concatenate(pieces)
 
 
-def _weight_gradient(y, cols, groups, weight_shape):
-    """``dW = sum_n y[n] · cols[n]^T`` per group.
+def _weight_gradient(y, cols, source, groups, weight_shape, stride, padding, dilation):
+    """``dW = sum_n y[n] · cols[n]^T`` per group, with ``cols = im2col(source)``.
 
-    y: (N, F, *out), cols: (N, G, C/G*K, L) -> (F, C/G, *k) = ``weight_shape``.
+    y: (N, F, *out), cols: (N, G, C/G*K, L) or ``None`` (then recomputed from
+    ``source`` chunk by chunk) -> (F, C/G, *k) = ``weight_shape``.
     """
     xp = get_array_module(y)
     N, F = y.shape[:2]
+    kernel = weight_shape[2:]
     y = y.reshape(N, groups, F // groups, -1)  # (N, G, F/G, L)
-    dw = xp.matmul(y, cols.swapaxes(-1, -2)).sum(axis=0)  # (G, F/G, C/G*K)
+    if cols is not None:
+        return xp.matmul(y, cols.swapaxes(-1, -2)).sum(axis=0).reshape(weight_shape)  # (G, F/G, C/G*K)
+    dw = 0
+    for part in _chunks(source.shape, kernel, y.shape[-1:], y.itemsize):
+        cols = _columns(source[part], kernel, stride, padding, dilation)  # (n, C*K, L)
+        cols = cols.reshape(cols.shape[0], groups, -1, cols.shape[-1])
+        dw = dw + xp.matmul(y[part], cols.swapaxes(-1, -2)).sum(axis=0)
     return dw.reshape(weight_shape)
 
 
@@ -123,6 +176,7 @@ class ConvNd(Function):
         x = pad_spatial(x, (0,) * len(self.extra), self.extra)
         y, self.cols = _convolve(x, weight, self.groups, self.stride, self.padding, self.dilation)
         self.x_shape, self.weight = x.shape, weight
+        self.x = x if self.cols is None else None  # chunked: backward recomputes the columns
         return y if bias is None else _add_bias(y, bias)
 
     def backward(self, g):
@@ -135,7 +189,8 @@ class ConvNd(Function):
             )
             dx = crop_spatial(dx, (0,) * len(self.extra), self.x_spatial)
         if needs[1]:
-            dw = _weight_gradient(g, self.cols, self.groups, self.weight.shape)
+            dw = _weight_gradient(g, self.cols, self.x, self.groups, self.weight.shape, self.stride,
+                                  self.padding, self.dilation)
         if len(needs) == 2:
             return dx, dw
         return dx, dw, _bias_gradient(g) if needs[2] else None
@@ -174,7 +229,10 @@ class ConvTransposeNd(Function):
         needs = self.needs_input_grad
         dx_padded, dcols = _convolve(g, self.weight, self.groups, self.stride, self.padding, self.dilation)
         dx = crop_spatial(dx_padded, (0,) * len(self.extra), self.x_spatial) if needs[0] else None
-        dw = _weight_gradient(self.x, dcols, self.groups, self.weight.shape) if needs[1] else None
+        dw = None
+        if needs[1]:
+            dw = _weight_gradient(self.x, dcols, g, self.groups, self.weight.shape, self.stride, self.padding,
+                                  self.dilation)
         if len(needs) == 2:
             return dx, dw
         return dx, dw, _bias_gradient(g) if needs[2] else None

@@ -19,6 +19,7 @@ an affine map per channel and its backward is dL/dx = g gamma / sqrt(var + eps).
 """
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd.function import Function
 from ..backend import DeviceError, get_array_module
 
@@ -29,7 +30,9 @@ class BatchNorm(Function):
     """y = gamma xhat + beta with xhat = (x - mu) / sigma, sigma = sqrt(var + eps).
 
     x: (N, C, *) -> y: (N, C, *);  gamma, beta: (C,) or None;  sums run over the
-    m values of a channel (axes 0, 2, 3, ...).
+    m values of a channel (axes 0, 2, 3, ...).  The array work is in the
+    kernels ``batch_norm_statistics``, ``batch_norm_normalize`` and
+    ``batch_norm_backward`` (``kernels/batchnorm.py``: the same formulas).
 
     Backward in training (mu and sigma depend on every x_i of the channel):
         dL/dgamma = sum_i dy_i xhat_i,      dL/dbeta = sum_i dy_i,
@@ -43,23 +46,17 @@ class BatchNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a (C,) vector, broadcastable to x
         if self.training:
             m = x.size // x.shape[1]
-            mean = x.mean(axis=axes)
-            centered = x - mean.reshape(shape)
-            var = (centered * centered).mean(axis=axes)
+            mean, var = kernels.get("batch_norm_statistics", x)(x)  # one fused pass
             self._update_running_stats(mean, var, m)
         else:
             mean, var = self.running_mean, self.running_var
-            centered = x - mean.reshape(shape).astype(x.dtype, copy=False)
-        inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False).reshape(shape)
-        xhat = centered * inv_std
-        self.axes, self.shape = axes, shape
-        self.xhat, self.inv_std, self.gamma = xhat, inv_std, gamma
-        y = xhat if gamma is None else xhat * gamma.reshape(shape)
-        return y if beta is None else y + beta.reshape(shape)
+        inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)  # (C,)
+        mean = mean.astype(x.dtype, copy=False)
+        y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean, inv_std, gamma, beta)
+        self.inv_std, self.gamma = inv_std, gamma
+        return y
 
     def _update_running_stats(self, mean, var, m):
         """The exponential moving averages, in place on the running arrays."""
@@ -72,22 +69,22 @@ class BatchNorm(Function):
             self.running_var += a * var * (m / (m - 1))
 
     def backward(self, g):
-        axes, shape, xhat = self.axes, self.shape, self.xhat
-        scale = self.inv_std if self.gamma is None else self.inv_std * self.gamma.reshape(shape)
-        gx = ggamma = gbeta = None
-        if self.needs_input_grad[0]:
-            if self.training:
-                m = g.size // g.shape[1]
-                sum_g = g.sum(axis=axes).reshape(shape)
-                sum_g_xhat = (g * xhat).sum(axis=axes).reshape(shape)
-                gx = (scale / m) * (m * g - sum_g - xhat * sum_g_xhat)
-            else:
-                gx = scale * g
-        if self.needs_input_grad[1]:
-            ggamma = (g * xhat).sum(axis=axes)
-        if self.needs_input_grad[2]:
-            gbeta = g.sum(axis=axes)
-        return gx, ggamma, gbeta
+        xhat = self.xhat
+        scale = self.inv_std if self.gamma is None else self.inv_std * self.gamma  # (C,)
+        needs = self.needs_input_grad
+        if self.training and needs[0]:
+            gx, sum_g, sum_g_xhat = kernels.get("batch_norm_backward", g)(g, xhat, scale)
+        else:  # evaluation: an affine map per channel, dL/dx = g * scale
+            gx = g * scale.reshape(_channel_shape(g)) if needs[0] else None
+            axes = (0, *range(2, g.ndim))
+            sum_g = g.sum(axis=axes) if needs[2] else None
+            sum_g_xhat = (g * xhat).sum(axis=axes) if needs[1] else None
+        return gx, sum_g_xhat if needs[1] else None, sum_g if needs[2] else None
+
+
+def _channel_shape(x):
+    """(1, C, 1, ...): the shape that broadcasts a (C,) vector against x."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
 def _check_channel_vector(name, t, x):

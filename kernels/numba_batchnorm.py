@@ -1,0 +1,102 @@
+"""Batch-normalisation kernels in Numba: the signatures of ``batchnorm.py``.
+
+The reference makes a pass over x for every line of the math (mean, centre,
+square, mean again; then subtract, multiply, multiply, add) and allocates a
+temporary for each.  Here every kernel is one loop nest per channel that reads
+x once or twice and writes its outputs directly:
+
+* statistics: one pass accumulating ``sum(x - k)`` and ``sum((x - k)^2)`` in
+  float64, with ``k`` the channel's first value (a shift that keeps the
+  variance formula ``E[(x-k)^2] - E[x-k]^2`` free of cancellation);
+* normalize: ``xhat`` and ``y`` in the same pass;
+* backward: one pass for the two sums, one for ``gx``.
+
+x is viewed as (N, C, S) with S = prod(spatial); each (n, c) row of S values
+is contiguous.  Serial (see ``numba_im2col``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _statistics(x, mean, var):
+    N, C, S = x.shape
+    m = N * S
+    for c in range(C):
+        shift = np.float64(x[0, c, 0])
+        total = 0.0
+        squares = 0.0
+        for n in range(N):
+            for s in range(S):
+                d = x[n, c, s] - shift
+                total += d
+                squares += d * d
+        centred_mean = total / m
+        mean[c] = shift + centred_mean
+        var[c] = max(squares / m - centred_mean * centred_mean, 0.0)
+
+
+@njit(cache=True)
+def _normalize(x, mean, inv_std, gamma, beta, y, xhat):
+    N, C, S = x.shape
+    for n in range(N):
+        for c in range(C):
+            mu, r, a, b = mean[c], inv_std[c], gamma[c], beta[c]
+            for s in range(S):
+                h = (x[n, c, s] - mu) * r
+                xhat[n, c, s] = h
+                y[n, c, s] = a * h + b
+
+
+@njit(cache=True)
+def _backward(g, xhat, scale, gx, sum_g, sum_gx):
+    N, C, S = g.shape
+    m = N * S
+    for c in range(C):
+        total = 0.0
+        dot = 0.0
+        for n in range(N):
+            for s in range(S):
+                total += g[n, c, s]
+                dot += g[n, c, s] * xhat[n, c, s]
+        sum_g[c], sum_gx[c] = total, dot
+    for n in range(N):
+        for c in range(C):
+            k, total, dot = scale[c] / m, sum_g[c], sum_gx[c]
+            for s in range(S):
+                gx[n, c, s] = k * (m * g[n, c, s] - total - xhat[n, c, s] * dot)
+
+
+def _rows(x):
+    """x: (N, C, *spatial) as a contiguous (N, C, S) array."""
+    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+
+
+def batch_norm_statistics(x):
+    """Per-channel mean and biased variance in one pass (float64 sums)."""
+    C = x.shape[1]
+    mean, var = np.empty(C, dtype=np.float64), np.empty(C, dtype=np.float64)
+    _statistics(_rows(x), mean, var)
+    return mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batch_norm_normalize(x, mean, inv_std, gamma, beta):
+    """``(y, xhat)`` in one pass; a missing gamma is 1, a missing beta 0."""
+    C, dtype = x.shape[1], x.dtype
+    gamma = np.ones(C, dtype) if gamma is None else gamma
+    beta = np.zeros(C, dtype) if beta is None else beta
+    y, xhat = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
+    _normalize(_rows(x), mean.astype(dtype, copy=False), inv_std.astype(dtype, copy=False),
+               gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False), _rows(y), _rows(xhat))
+    return y, xhat
+
+
+def batch_norm_backward(g, xhat, scale):
+    """``(gx, sum_g, sum_gx)``; the sums in float64, returned in g's dtype."""
+    C, dtype = g.shape[1], g.dtype
+    gx = np.empty(g.shape, dtype)
+    sum_g, sum_gx = np.empty(C, dtype=np.float64), np.empty(C, dtype=np.float64)
+    _backward(_rows(g), _rows(xhat), scale.astype(dtype, copy=False), _rows(gx), sum_g, sum_gx)
+    return gx, sum_g.astype(dtype), sum_gx.astype(dtype)

@@ -1,0 +1,150 @@
+"""Every Numba kernel against the reference, over hypothesis-drawn shapes, in float32 and float64."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytest.importorskip("numba")
+
+from minicnn import kernels  # noqa: E402
+from minicnn.kernels.shapes import output_shape  # noqa: E402
+from tests.kernels.test_im2col import window_configs  # noqa: E402
+
+DTYPES = [np.float32, np.float64]
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def both(name):
+    return kernels.implementation(name, "reference"), kernels.implementation(name, "numba")
+
+
+def assert_same(got, expected, dtype):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=window_configs(), seed=st.integers(0, 2**16))
+def test_im2col_and_col2im_match_the_reference(dtype, config, seed):
+    shape, kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    reference, numba = both("im2col")
+    cols = reference(x, kernel, stride, padding, dilation)
+    assert_same(numba(x, kernel, stride, padding, dilation), cols, dtype)
+    dcols = rng.standard_normal(cols.shape).astype(dtype)
+    reference, numba = both("col2im")
+    assert_same(numba(dcols, shape, kernel, stride, padding, dilation),
+                reference(dcols, shape, kernel, stride, padding, dilation), dtype)
+
+
+@st.composite
+def pool_configs(draw):
+    """Pooling geometry as PyTorch allows it: padding at most half the kernel."""
+    d = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    padding = tuple(draw(st.integers(0, f // 2)) for f in kernel)
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d))
+    spatial = tuple(draw(st.integers(dl * (f - 1) + 1, dl * (f - 1) + 4)) for f, dl in zip(kernel, dilation))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *spatial)
+    return shape, kernel, stride, padding, dilation, draw(st.booleans()), draw(st.booleans())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=pool_configs(), seed=st.integers(0, 2**16))
+def test_max_pooling_matches_the_reference(dtype, config, seed):
+    shape, kernel, stride, padding, dilation, ceil_mode, _ = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    reference, numba = both("max_pool_forward")
+    values, indices = reference(x, kernel, stride, padding, dilation, ceil_mode)
+    got_values, got_indices = numba(x, kernel, stride, padding, dilation, ceil_mode)
+    assert_same(got_values, values, dtype)
+    np.testing.assert_array_equal(got_indices, indices)
+    g = rng.standard_normal(values.shape).astype(dtype)
+    reference, numba = both("max_pool_backward")
+    assert_same(numba(g, indices, shape), reference(g, indices, shape), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=pool_configs(), seed=st.integers(0, 2**16))
+def test_avg_pooling_matches_the_reference(dtype, config, seed):
+    shape, kernel, stride, padding, _, ceil_mode, count_include_pad = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    args = (kernel, stride, padding, ceil_mode, count_include_pad)
+    reference, numba = both("avg_pool_forward")
+    out = reference(x, *args)
+    assert_same(numba(x, *args), out, dtype)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    reference, numba = both("avg_pool_backward")
+    assert_same(numba(g, shape, *args), reference(g, shape, *args), dtype)
+
+
+def test_max_pooling_propagates_nan_like_the_reference():
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 1] = np.nan
+    reference, numba = both("max_pool_forward")
+    args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
+    (values, indices), (got_values, got_indices) = reference(x, *args), numba(x, *args)
+    np.testing.assert_array_equal(got_values, values)  # NaN where the reference has NaN
+    np.testing.assert_array_equal(got_indices, indices)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 4)).flatmap(
+        lambda nc: st.lists(st.integers(1, 5), max_size=3).map(lambda sp: (*nc, *sp))
+    ).filter(lambda s: np.prod(s) > s[1]),
+    offset=st.floats(-100, 100),
+    affine=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_batch_norm_kernels_match_the_reference(dtype, shape, offset, affine, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) + offset).astype(dtype)  # an offset tests the variance's stability
+    C = shape[1]
+    reference, numba = both("batch_norm_statistics")
+    mean, var = reference(x)
+    got_mean, got_var = numba(x)
+    tol = dict(rtol=1e-4, atol=1e-4 * (1 + abs(offset))) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got_mean, mean, **tol)
+    np.testing.assert_allclose(got_var, var, rtol=tol["rtol"] * 10, atol=tol["atol"])
+    assert got_mean.dtype == got_var.dtype == x.dtype
+
+    inv_std = (1 / np.sqrt(var + 1e-5)).astype(dtype)
+    gamma = rng.standard_normal(C).astype(dtype) if affine else None
+    beta = rng.standard_normal(C).astype(dtype) if affine else None
+    reference, numba = both("batch_norm_normalize")
+    (y, xhat), (got_y, got_xhat) = reference(x, mean, inv_std, gamma, beta), numba(x, mean, inv_std, gamma, beta)
+    assert_same(got_y, y, dtype)
+    assert_same(got_xhat, xhat, dtype)
+
+    g = rng.standard_normal(shape).astype(dtype)
+    scale = inv_std if gamma is None else inv_std * gamma
+    reference, numba = both("batch_norm_backward")
+    for got, expected in zip(numba(g, xhat, scale), reference(g, xhat, scale)):
+        np.testing.assert_allclose(got, expected, **(dict(rtol=1e-4, atol=1e-4) if dtype == np.float32
+                                                       else TOLERANCE[dtype]))
+        assert got.dtype == expected.dtype
+
+
+def test_unsupported_dtypes_run_the_reference():
+    """float16 (and integer max pooling) is not compiled: the documented fallback, no warning."""
+    x = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+    reference, numba = both("max_pool_forward")
+    for array in (x, x.astype(np.float16)):
+        args = (array, (2, 2), (1, 1), (0, 0), (1, 1), False)
+        np.testing.assert_array_equal(numba(*args)[0], reference(*args)[0])
+    half = x.astype(np.float16)
+    reference, numba = both("im2col")
+    got = numba(half, (3, 3), (1, 1), (1, 1), (1, 1))
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, reference(half, (3, 3), (1, 1), (1, 1), (1, 1)))
+
+
+def test_output_shapes_agree_with_the_shape_helper():
+    x = np.zeros((2, 3, 9, 7), np.float32)
+    cols = kernels.implementation("im2col", "numba")(x, (3, 2), (2, 1), (1, 0), (1, 2))
+    assert cols.shape == (2, 3 * 3 * 2, int(np.prod(output_shape((9, 7), (3, 2), (2, 1), (1, 0), (1, 2)))))
