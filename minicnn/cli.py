@@ -432,28 +432,6 @@ class _NoOptimizer:
 
 
 # ====================================================================== predict
-def _load_image(path, shape, invert):
-    """An image file -> (C, H, W) float32 in [0, 1], resized to ``shape``; grey images may be inverted."""
-    import numpy as np
-
-    try:
-        from PIL import Image
-    except ImportError:
-        raise CommandError('predict needs Pillow: pip install "minicnn[data]"') from None
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if shape[0] == 1 else "RGB").resize((shape[2], shape[1]), Image.BILINEAR)
-            array = np.asarray(img, dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise CommandError(f"image {path!r} does not exist") from None
-    except OSError as exc:
-        raise CommandError(f"cannot read image {path!r}: {exc}") from None
-    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-    if shape[0] == 1 and (invert == "yes" or (invert == "auto" and array.mean() > 0.5)):
-        array = 1.0 - array  # dark digit on light paper -> MNIST's light digit on black
-    return array
-
-
 def cmd_predict(args):
     import numpy as np
 
@@ -468,7 +446,9 @@ def cmd_predict(args):
         shape = _parse_shape(args.input_shape)
     if len(shape) != 3:
         raise CommandError(f"{args.checkpoint} does not record its input shape; pass --input-shape C,H,W")
-    images = np.stack([_load_image(p, shape, args.invert) for p in args.images])
+    from minicnn.data.images import load_image
+
+    images = np.stack([load_image(p, shape, args.invert) for p in args.images])
     if info.get("normalize", True) and info.get("mean"):
         mean = np.asarray(info["mean"], np.float32).reshape(-1, 1, 1)
         std = np.asarray(info["std"], np.float32).reshape(-1, 1, 1)
@@ -657,10 +637,36 @@ def build_parser():
     p.add_argument("--verbose", "-v", action="store_true", help="describe the worst element of a failing check")
     p.set_defaults(func=cmd_gradcheck)
 
+    _add_delegated(commands)
+
     info = commands.add_parser("info", help="versions, backends, kernel implementations, GPU")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(func=cmd_info)
     return parser
+
+
+# Commands whose arguments and work live with the feature they drive; each
+# module offers an ``add_*arguments(parser)`` / ``run*(args)`` pair.
+_DELEGATED = [
+    ("bench", "minicnn.bench", "add_arguments", "run",
+     "benchmarks: kernels per implementation, training steps and start-up, with a PyTorch column"),
+    ("style", "minicnn.style.cli", "add_style_arguments", "run_style",
+     "neural style transfer (Gatys et al.) through a frozen VGG-19"),
+    ("dream", "minicnn.style.cli", "add_dream_arguments", "run_dream",
+     "DeepDream: amplify a VGG-19 layer's activations in an image"),
+    ("viz", "minicnn.viz.cli", "add_viz_arguments", "run_viz",
+     "look inside a trained network: features, filters, saliency, Grad-CAM, occlusion, filter-max"),
+]
+
+
+def _add_delegated(commands):
+    import importlib
+
+    for name, module_name, add_arguments, run, help_text in _DELEGATED:
+        module = importlib.import_module(module_name)
+        p = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        getattr(module, add_arguments)(p)
+        p.set_defaults(func=getattr(module, run))
 
 
 def main(argv=None):

@@ -240,3 +240,22 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "held-out test accuracy" in done.stdout
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("command", ["bench", "style", "dream", "viz"])
+def test_delegated_commands_have_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: minicnn " + command in capsys.readouterr().out
+
+
+def test_bench_kernels_runs_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "kernels.json"
+    assert main(["bench", "--suite", "kernels", "--rounds", "1", "--no-torch", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data  # figures were written
+    assert "im2col" in capsys.readouterr().out

@@ -40,3 +40,4 @@ from .layers import (
     Tanh,
     Upsample,
 )
+from . import utils  # noqa: E402,F401  (clip_grad_norm_, clip_grad_value_)
