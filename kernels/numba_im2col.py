@@ -3,20 +3,37 @@
 The reference copies one strided slice of the whole batch per kernel offset:
 NumPy walks the batch ``prod(kernel)`` times and pads the input first.  The
 compiled version walks every (sample, channel) plane once, writes each row of
-the column matrix in order and checks the padding with index arithmetic
+the column matrix in order and handles the padding with index arithmetic
 instead of a padded copy::
 
-    for (n, c):                                # independent planes
+    for every plane q = (n, c):                # x and cols seen as flat planes
         for every kernel offset (a, b, e):     # row = (c, a, b, e)
-            for every output position (i, j, k):
-                cols[n, row, (i, j, k)] = x[n, c, i*s + a*d - p, ...]   (0 outside)
+            for every output row (i, j), every output k of it:
+                cols[q, row, (i, j, k)] = x[q, i*s + a*d - pad, j*s + b*d - pad, k*s + e*d - pad]
+                                          (0 where that lies in the padding)
 
 ``col2im`` runs the same loops with ``+=`` in the other direction.
 
-Serial on purpose: with ``parallel=True`` (``prange`` over the planes) every
-call paid about 10 ms of thread start-up on the 2-core benchmark machine, more
-than the whole kernel takes at LeNet-5 sizes, and won nothing at ResNet sizes,
-where the copy is bound by memory bandwidth (see docs/kernels.md).
+What makes the loops fast (each measured; docs/kernels.md has the figures):
+
+* the innermost loop runs over one row of outputs, contiguous in ``cols``;
+  the outputs ``[lo, hi)`` of that row whose tap is inside the input are
+  computed once per call (``column_taps``), so it does no division and no
+  bounds test;
+* it is called with a constant stride (1, or 2 in pooling) where it can be,
+  so that LLVM vectorises it, and with indices it can see are never negative
+  (Numba otherwise adds a wraparound test to every access);
+* the arrays are flat planes indexed by offsets: no view is built per row
+  (at 8-wide rows that bookkeeping cost more than the copy);
+* for "same" convolutions (stride 1 along the rows, as many output columns as
+  input columns: every ResNet and LeNet-5 layer) a block of rows is one
+  contiguous run on both sides and is copied by one loop, then the columns
+  that fall in the padding are zeroed.
+
+Serial on purpose: ``parallel=True`` (``prange`` over the planes, OpenMP
+threading layer) halves the kernel on its own, but inside a training step its
+threads fight OpenBLAS's for the 2 cores: ResNet-20's step went from 1069 ms
+(serial) to 1224 ms, LeNet-5's from 10.6 to 16.2 ms (docs/kernels.md).
 
 1-d and 2-d arrays run the 3-d loops with leading axes of length 1 (kernel 1,
 stride 1, no padding), so one compiled loop nest serves every dimension.
@@ -52,76 +69,130 @@ def valid_range(n_out, size, offset, stride):
 
 
 @njit(cache=True)
-def _im2col_3d(x, cols, kernel, stride, padding, dilation, out):
-    N, C, D, H, W = x.shape
-    kd, kh, kw = kernel
+def column_taps(n_out, size, kernel, stride, padding, dilation):
+    """For every tap e of the last axis, a row ``(w, lo, hi)`` of a (kernel, 3)
+    array: the outputs ``[lo, hi)`` are those whose tap ``k*stride + e*d - p``
+    lies inside ``[0, size)``, and ``w`` is the input column that output ``lo``
+    reads.  Computed once per call, so that the inner loops do no division and
+    no bounds test."""
+    columns = np.zeros((kernel, 3), dtype=np.int64)
+    for e in range(kernel):
+        start = e * dilation - padding
+        lo, hi = valid_range(n_out, size, start, stride)
+        if lo < hi:
+            columns[e, 0], columns[e, 1], columns[e, 2] = lo * stride + start, lo, hi
+    return columns
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _copy_row(target, t, source, w, lo, hi, n, stride):
+    """``target[t + k] = source[w + (k - lo)*stride]`` for k in [lo, hi), 0 for the
+    rest of [0, n).  Flat 1-d arrays and offsets: no view is made per row."""
+    t, w, lo = max(t, 0), max(w, 0), max(lo, 0)  # never negative; saying so drops Numba's wraparound test
+    for k in range(lo):
+        target[t + k] = 0
+    for k in range(hi - lo):
+        target[t + lo + k] = source[w + k * stride]
+    for k in range(hi, n):
+        target[t + k] = 0
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _zero(target, t, n):
+    """``target[t : t + n] = 0``."""
+    t = max(t, 0)
+    for k in range(n):
+        target[t + k] = 0
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _add_row(target, w, source, t, lo, hi, stride):
+    """``target[w + (k - lo)*stride] += source[t + k]`` for k in [lo, hi): the adjoint of ``_copy_row``."""
+    t, w, lo = max(t, 0), max(w, 0), max(lo, 0)
+    for k in range(hi - lo):
+        target[w + k * stride] += source[t + lo + k]
+
+
+@njit(cache=True, boundscheck=False)
+def _im2col_3d(x, cols, shape, kernel, stride, padding, dilation, out):
+    """x: (P, D*H*W) planes; cols: (P, taps*od*oh*ow), one row of ow outputs per (tap, i, j)."""
+    D, H, W = shape
     od, oh, ow = out
-    for n in range(N):
-        for c in range(C):
-            plane = x[n, c]
-            row = c * kd * kh * kw
-            for a in range(kd):
-                i_lo, i_hi = valid_range(od, D, a * dilation[0] - padding[0], stride[0])
-                for b in range(kh):
-                    j_lo, j_hi = valid_range(oh, H, b * dilation[1] - padding[1], stride[1])
-                    for e in range(kw):
-                        k_lo, k_hi = valid_range(ow, W, e * dilation[2] - padding[2], stride[2])
-                        start = e * dilation[2] - padding[2]  # input column of output column 0
-                        target = cols[n, row]
-                        for i in range(od):
-                            z = i * stride[0] + a * dilation[0] - padding[0]
-                            for j in range(oh):
-                                base = (i * oh + j) * ow
-                                if i < i_lo or i >= i_hi or j < j_lo or j >= j_hi:
-                                    target[base : base + ow] = 0  # this row of windows is in the padding
-                                    continue
-                                source = plane[z, j * stride[1] + b * dilation[1] - padding[1]]
-                                target[base : base + k_lo] = 0
-                                if stride[2] == 1:  # a contiguous run: copied as a block
-                                    target[base + k_lo : base + k_hi] = source[k_lo + start : k_hi + start]
+    s = stride[2]
+    columns = column_taps(ow, W, kernel[2], s, padding[2], dilation[2])
+    rows = column_taps(oh, H, kernel[1], stride[1], padding[1], dilation[1])  # the same for the rows
+    # 'same' geometry (stride 1 along the rows, as many output columns as input
+    # columns): a block of consecutive rows is one contiguous run in x and in
+    # cols, copied as one loop; only the columns in the padding are fixed after.
+    runs = s == 1 and stride[1] == 1 and ow == W
+    for p in range(x.shape[0]):
+        plane, target = x[p], cols[p]
+        t = 0  # start of the current row of target
+        for a in range(kernel[0]):
+            for b in range(kernel[1]):
+                for e in range(kernel[2]):
+                    w, lo, hi = columns[e, 0], columns[e, 1], columns[e, 2]
+                    y_lo, j_lo, j_hi = rows[b, 0], rows[b, 1], rows[b, 2]  # y_lo: the input row of output row j_lo
+                    for i in range(od):
+                        z = i * stride[0] + a * dilation[0] - padding[0]
+                        if runs and 0 <= z < D and j_lo < j_hi and lo < hi:
+                            first, last = t + j_lo * ow, t + (j_hi - 1) * ow  # rows j_lo and j_hi - 1
+                            _zero(target, t, j_lo * ow)  # rows in the padding
+                            # from column lo of row j_lo to column hi - 1 of row j_hi - 1, one run
+                            _copy_row(target, first, plane, (z * H + y_lo) * W + w, lo, last - first + hi, hi, 1)
+                            for row in range(first, last + 1, ow):  # columns in the padding
+                                _zero(target, row, lo)
+                                _zero(target, row + hi, ow - hi)
+                            _zero(target, last + ow, (oh - j_hi) * ow)  # rows in the padding
+                            t += oh * ow
+                            continue
+                        for j in range(oh):
+                            y = j * stride[1] + b * dilation[1] - padding[1]
+                            if z < 0 or z >= D or y < 0 or y >= H:  # this row of windows is in the padding
+                                _zero(target, t, ow)
+                            elif s == 1:  # the same call twice: a constant stride lets LLVM vectorise
+                                _copy_row(target, t, plane, (z * H + y) * W + w, lo, hi, ow, 1)
+                            else:
+                                _copy_row(target, t, plane, (z * H + y) * W + w, lo, hi, ow, s)
+                            t += ow
+
+
+@njit(cache=True, boundscheck=False)
+def _col2im_3d(cols, x, shape, kernel, stride, padding, dilation, out):
+    """The adjoint of ``_im2col_3d``: the same loops, adding each row back (x starts at 0)."""
+    D, H, W = shape
+    od, oh, ow = out
+    s = stride[2]
+    columns = column_taps(ow, W, kernel[2], s, padding[2], dilation[2])
+    for p in range(x.shape[0]):
+        plane, source = x[p], cols[p]
+        t = 0
+        for a in range(kernel[0]):
+            for b in range(kernel[1]):
+                for e in range(kernel[2]):
+                    w, lo, hi = columns[e, 0], columns[e, 1], columns[e, 2]
+                    for i in range(od):
+                        z = i * stride[0] + a * dilation[0] - padding[0]
+                        for j in range(oh):
+                            y = j * stride[1] + b * dilation[1] - padding[1]
+                            if 0 <= z < D and 0 <= y < H:
+                                if s == 1:
+                                    _add_row(plane, (z * H + y) * W + w, source, t, lo, hi, 1)
                                 else:
-                                    for k in range(k_lo, k_hi):
-                                        target[base + k] = source[k * stride[2] + start]
-                                target[base + k_hi : base + ow] = 0
-                        row += 1
-
-
-@njit(cache=True)
-def _col2im_3d(cols, x, kernel, stride, padding, dilation, out):
-    N, C, D, H, W = x.shape
-    kd, kh, kw = kernel
-    od, oh, ow = out
-    for n in range(N):
-        for c in range(C):
-            plane = x[n, c]
-            row = c * kd * kh * kw
-            for a in range(kd):
-                for b in range(kh):
-                    for e in range(kw):
-                        source = cols[n, row]
-                        start = e * dilation[2] - padding[2]
-                        i_lo, i_hi = valid_range(od, D, a * dilation[0] - padding[0], stride[0])
-                        j_lo, j_hi = valid_range(oh, H, b * dilation[1] - padding[1], stride[1])
-                        k_lo, k_hi = valid_range(ow, W, e * dilation[2] - padding[2], stride[2])
-                        for i in range(i_lo, i_hi):
-                            z = i * stride[0] + a * dilation[0] - padding[0]
-                            for j in range(j_lo, j_hi):
-                                y = j * stride[1] + b * dilation[1] - padding[1]
-                                base = (i * oh + j) * ow
-                                for k in range(k_lo, k_hi):
-                                    plane[z, y, k * stride[2] + start] += source[base + k]
-                        row += 1
+                                    _add_row(plane, (z * H + y) * W + w, source, t, lo, hi, s)
+                            t += ow
 
 
 def im2col(x, kernel_size, stride, padding, dilation):
     """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))`` (layout of ``im2col.py``)."""
     N, C, *spatial = x.shape
     out = output_shape(spatial, kernel_size, stride, padding, dilation)
-    cols = np.empty((N, C * math.prod(kernel_size), math.prod(out)), dtype=x.dtype)
     spatial3, kernel3, stride3, padding3, dilation3 = as_3d(spatial, kernel_size, stride, padding, dilation)
-    x3 = np.ascontiguousarray(x).reshape(N, C, *spatial3)
-    _im2col_3d(x3, cols, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
-    return cols
+    taps, L = math.prod(kernel_size), math.prod(out)
+    cols = np.empty((N * C, taps * L), dtype=x.dtype)  # each (n, c) plane's taps rows, flat
+    planes = np.ascontiguousarray(x).reshape(N * C, -1)
+    _im2col_3d(planes, cols, spatial3, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
+    return cols.reshape(N, C * taps, L)
 
 
 def col2im(cols, x_shape, kernel_size, stride, padding, dilation):
@@ -129,6 +200,7 @@ def col2im(cols, x_shape, kernel_size, stride, padding, dilation):
     N, C, *spatial = x_shape
     out = output_shape(spatial, kernel_size, stride, padding, dilation)
     spatial3, kernel3, stride3, padding3, dilation3 = as_3d(spatial, kernel_size, stride, padding, dilation)
-    x = np.zeros((N, C, *spatial3), dtype=cols.dtype)
-    _col2im_3d(np.ascontiguousarray(cols), x, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
+    x = np.zeros((N * C, math.prod(spatial)), dtype=cols.dtype)
+    planes = np.ascontiguousarray(cols).reshape(N * C, -1)
+    _col2im_3d(planes, x, spatial3, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
     return x.reshape(x_shape)

@@ -33,7 +33,11 @@ from .registry import _numba_expected, implementation, register
 
 SUPPORTED_DTYPES = ("float32", "float64")
 
-# kernel name -> module in this package that defines it (with the reference's signature)
+# kernel name -> module in this package that defines it (with the reference's signature).
+# ``auto`` runs every kernel listed here, so each must beat the reference: all
+# of them do on every case of ``python -m minicnn.bench --suite kernels``
+# (x1.2 to x20, docs/benchmarks.md).  A kernel that measures slower is taken
+# off this list, not left for ``auto`` to run.
 NUMBA_KERNELS = {
     "im2col": "numba_im2col",
     "col2im": "numba_im2col",

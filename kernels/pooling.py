@@ -74,8 +74,15 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
 
     x_padded = pad_spatial(x, padding, after, value=_lowest(xp, x.dtype))
     windows = sliding_windows(x_padded, kernel_size, stride, dilation, out).reshape(N, C, K, L)
-    winner = windows.argmax(axis=2)  # (N, C, L): which tap of each window holds the maximum
-    values = xp.take_along_axis(windows, winner[:, :, None, :], axis=2)[:, :, 0, :]
+    values = windows.max(axis=2)  # (N, C, L); a NaN in a window is its maximum
+
+    # Which tap of each window holds the maximum: the first one equal to it
+    # (or NaN).  ``windows.argmax(axis=2)`` says the same, but walking K taps per
+    # output in NumPy's inner loop it takes twice as long as these K passes.
+    is_max = (windows == values[:, :, None, :]) | (windows != windows)
+    winner = xp.zeros((N, C, L), dtype=xp.min_scalar_type(K - 1))
+    for k in reversed(range(K)):  # the last assignment is the first tap: ties go to it
+        winner = xp.where(is_max[:, :, k], k, winner)
 
     # Where is tap k of window l in x?  Slide the same windows over a map of
     # flat positions (-1 in the padding) and read the winners' positions off it.

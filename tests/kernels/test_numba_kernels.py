@@ -148,3 +148,48 @@ def test_output_shapes_agree_with_the_shape_helper():
     x = np.zeros((2, 3, 9, 7), np.float32)
     cols = kernels.implementation("im2col", "numba")(x, (3, 2), (2, 1), (1, 0), (1, 2))
     assert cols.shape == (2, 3 * 3 * 2, int(np.prod(output_shape((9, 7), (3, 2), (2, 1), (1, 0), (1, 2)))))
+
+
+# The geometries that take dedicated fast paths, which hypothesis rarely draws:
+# 2x2/stride-2 pooling tiles (LeNet-5, VGG) and "same" convolutions (ResNet).
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("spatial", [(4, 4), (5, 7), (1, 3), (28, 28), (2, 9)])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_2x2_pooling_tiles_match_the_reference(dtype, spatial, ceil_mode):
+    rng = np.random.default_rng(sum(spatial))
+    # small integers: plenty of ties, so "the first maximum wins" is tested too
+    x = rng.integers(-2, 3, size=(2, 3, *spatial)).astype(dtype)
+    x.flat[::7] = np.nan
+    args = ((2, 2), (2, 2), (0, 0))
+    reference, numba = both("max_pool_forward")
+    values, indices = reference(x, *args, (1, 1), ceil_mode)
+    got_values, got_indices = numba(x, *args, (1, 1), ceil_mode)
+    np.testing.assert_array_equal(got_values, values)
+    np.testing.assert_array_equal(got_indices, indices)
+    x = rng.standard_normal(x.shape).astype(dtype)
+    reference, numba = both("avg_pool_forward")
+    out = reference(x, *args, ceil_mode, True)
+    assert_same(numba(x, *args, ceil_mode, True), out, dtype)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    reference, numba = both("avg_pool_backward")
+    assert_same(numba(g, x.shape, *args, ceil_mode, True), reference(g, x.shape, *args, ceil_mode, True), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", [
+    ((2, 3, 8, 8), (3, 3), (1, 1), (1, 1), (1, 1)),      # ResNet's 3x3 "same"
+    ((2, 1, 28, 28), (5, 5), (1, 1), (2, 2), (1, 1)),    # LeNet-5's conv1
+    ((1, 2, 6, 5), (3, 3), (1, 1), (2, 2), (2, 2)),      # dilated "same"
+    ((1, 2, 6, 5), (5, 3), (1, 1), (1, 1), (1, 1)),      # rows in the padding at both ends
+    ((1, 2, 3, 4, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    ((2, 2, 9), (3,), (1,), (1,), (1,)),
+])
+def test_same_convolution_columns_match_the_reference(dtype, config):
+    shape, kernel, stride, padding, dilation = config
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    reference, numba = both("im2col")
+    cols = reference(x, kernel, stride, padding, dilation)
+    np.testing.assert_array_equal(numba(x, kernel, stride, padding, dilation), cols)
+    reference, numba = both("col2im")
+    assert_same(numba(cols, shape, kernel, stride, padding, dilation),
+                reference(cols, shape, kernel, stride, padding, dilation), dtype)
