@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
 
 import minicnn as mc
+from minicnn.bench.timing import interleaved, median, median_ratio
 
 try:
     from common import machine_description  # run as a script from benchmarks/
@@ -46,24 +45,6 @@ def chain_torch(torch, n_ops, size):
     return x0.grad
 
 
-def seconds(func):
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-def interleaved_medians(funcs, repeats):
-    """Time each function ``repeats`` times, alternating between them so that a slow
-    episode of this shared machine hits all of them alike; medians per function,
-    and the median of the per-round ratios of the first to each other."""
-    for func in funcs:
-        func()  # warm up
-    rounds = [[seconds(func) for func in funcs] for _ in range(repeats)]
-    medians = [statistics.median(r[k] for r in rounds) for k in range(len(funcs))]
-    ratios = [statistics.median(r[0] / r[k] for r in rounds) for k in range(1, len(funcs))]
-    return medians, ratios
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1000, help="chain length (each link is one mul and one add)")
@@ -82,18 +63,20 @@ def main(argv=None):
     except ImportError:
         torch = None
         print("PyTorch not importable: no comparison column")
-    funcs = [run_mc]
+    funcs = {"minicnn": run_mc}
     if torch is not None:
         torch.set_num_threads(1)
         np.testing.assert_allclose(  # the same computation in both
             run_mc().numpy(), chain_torch(torch, args.ops, args.size).numpy(), rtol=1e-4
         )
-        funcs.append(lambda: chain_torch(torch, args.ops, args.size))
-    (t_mc, *others), ratios = interleaved_medians(funcs, args.repeats)
+        funcs["torch"] = lambda: chain_torch(torch, args.ops, args.size)
+    # alternate between the two each round, so that a slow episode hits both alike
+    times = interleaved(funcs, args.repeats)
+    t_mc = median(times["minicnn"])
     results["minicnn_ms"] = t_mc * 1e3
     print(f"minicnn : {t_mc * 1e3:8.2f} ms  ({t_mc / (2 * args.ops) * 1e6:.2f} us per op, forward + backward)")
     if torch is not None:
-        t_torch, ratio = others[0], ratios[0]
+        t_torch, ratio = median(times["torch"]), median_ratio(times["minicnn"], times["torch"])
         results.update(torch_ms=t_torch * 1e3, torch_version=torch.__version__, ratio_minicnn_over_torch=ratio)
         print(f"PyTorch : {t_torch * 1e3:8.2f} ms  ({t_torch / (2 * args.ops) * 1e6:.2f} us per op)  torch {torch.__version__}")
         print(f"ratio minicnn / PyTorch (median of per-round ratios): {ratio:.2f}x  (target: at most 2x)")
