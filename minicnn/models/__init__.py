@@ -50,7 +50,7 @@ __all__ = [
     "resnet18", "resnet20", "resnet32", "resnet34", "resnet50", "resnet56",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "extract_features", "freeze", "param_groups", "replace_head", "unfreeze", "load_weights",
-    "get_model", "list_models",
+    "get_model", "list_models", "model_builder",
 ]
 
 _MODELS = {
@@ -75,10 +75,15 @@ def list_models():
     return sorted(_MODELS)
 
 
-def get_model(name, **kwargs):
-    """Build the model called ``name`` (see ``list_models()``, case-insensitive) with ``kwargs``
-    such as ``num_classes`` and ``in_channels``."""
+def model_builder(name):
+    """The function that builds model ``name`` (to inspect which arguments it takes)."""
     key = name.lower() if isinstance(name, str) else name
     if key not in _MODELS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
-    return _MODELS[key](**kwargs)
+    return _MODELS[key]
+
+
+def get_model(name, **kwargs):
+    """Build the model called ``name`` (see ``list_models()``, case-insensitive) with ``kwargs``
+    such as ``num_classes`` and ``in_channels``."""
+    return model_builder(name)(**kwargs)

@@ -160,8 +160,7 @@ def default_model_kwargs(name, spec, task="classify", recipe=False):
     """
     from .. import models
 
-    builder = models._MODELS[name] if hasattr(models, "_MODELS") else None
-    params = inspect.signature(builder).parameters if builder is not None else {}
+    params = inspect.signature(models.model_builder(name)).parameters
     kwargs = {}
     if "num_classes" in params and task == "classify" and spec.num_classes:
         kwargs["num_classes"] = spec.num_classes
