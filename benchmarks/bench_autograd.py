@@ -14,7 +14,6 @@ taken from the same run.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -22,9 +21,9 @@ import minicnn as mc
 from minicnn.bench.timing import interleaved, median, median_ratio
 
 try:
-    from common import machine_description  # run as a script from benchmarks/
+    from common import machine_description, write_json  # run as a script from benchmarks/
 except ImportError:
-    from benchmarks.common import machine_description
+    from benchmarks.common import machine_description, write_json
 
 
 def chain_minicnn(n_ops, size):
@@ -80,9 +79,7 @@ def main(argv=None):
         results.update(torch_ms=t_torch * 1e3, torch_version=torch.__version__, ratio_minicnn_over_torch=ratio)
         print(f"PyTorch : {t_torch * 1e3:8.2f} ms  ({t_torch / (2 * args.ops) * 1e6:.2f} us per op)  torch {torch.__version__}")
         print(f"ratio minicnn / PyTorch (median of per-round ratios): {ratio:.2f}x  (target: at most 2x)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 

@@ -20,7 +20,6 @@ machine and minicnn more slowly (docs/benchmarks.md), so 5 x PyTorch's figure,
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
@@ -31,9 +30,9 @@ from minicnn import data
 from minicnn.data import transforms as T
 
 try:
-    from common import machine_description  # run as a script from benchmarks/
+    from common import machine_description, write_json  # run as a script from benchmarks/
 except ImportError:
-    from benchmarks.common import machine_description
+    from benchmarks.common import machine_description, write_json
 
 RESNET20_TORCH_IMAGES_PER_S = 530.0  # PyTorch CPU training throughput of ResNet-20 measured on this machine
 TARGET = 5 * RESNET20_TORCH_IMAGES_PER_S
@@ -104,9 +103,7 @@ def main(argv=None):
     verdict = "meets" if best >= TARGET else "MISSES"
     print(f"target  : >= {TARGET:,.0f} images/s (5 x PyTorch's ~{RESNET20_TORCH_IMAGES_PER_S:.0f} images/s ResNet-20 "
           f"CPU training, itself faster than minicnn's): batched augmentation {verdict} it ({best / TARGET:.1f}x)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 

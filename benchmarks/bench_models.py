@@ -37,9 +37,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.models.torchvision_reference (the torch column's models)
 
 try:
-    from common import machine_description  # run as a script from benchmarks/
+    from common import machine_description, write_json  # run as a script from benchmarks/
 except ImportError:
-    from benchmarks.common import machine_description
+    from benchmarks.common import machine_description, write_json
 
 CASES = [("resnet18", 8), ("vgg16", 4)]
 SIZE = 224
@@ -196,9 +196,7 @@ def main():
                 print(f"  {fw}: RSS after build {mem['rss_after_build_mb']:.0f} MB, peak {mem['peak_rss_mb']:.0f} MB, "
                       f"forward extra {mem['forward_extra_mb']:.0f} MB")
         print(f"  largest single im2col matrix: {entry['largest_im2col_mb']:.0f} MB")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    write_json(args.json, results, indent=1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ rounds of steps per second, and the ratio is taken in the same run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -29,12 +28,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_description  # noqa: E402
+from common import machine_description, write_json  # noqa: E402
 
 import minicnn as mc  # noqa: E402
 from minicnn.style import VGGFeatures, content_loss, gram_matrix, style_loss  # noqa: E402
 from minicnn.style.features import CONV_INDEX, IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+from minicnn.models.vgg import CONFIGS  # noqa: E402
 from minicnn.style.transfer import CONTENT_LAYER, STYLE_LAYERS  # noqa: E402
+
+VGG19_LAYOUT = CONFIGS[19]
 
 LAYERS = STYLE_LAYERS + (CONTENT_LAYER,)
 
@@ -71,7 +73,7 @@ def minicnn_stepper(extractor, content, style, device, style_weight=1e6, lr=0.02
 def torch_stepper(torch, extractor, content, style, device, style_weight=1e6, lr=0.02):
     tnn = torch.nn
     modules, channels = [], 3
-    for item in (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"):
+    for item in VGG19_LAYOUT:  # torchvision's configuration "E", as minicnn's vgg19
         if item == "M":
             modules.append(tnn.MaxPool2d(2, 2))
         else:
@@ -183,9 +185,7 @@ def main(argv=None):
     if "minicnn_over_torch" in report:
         print(f"  minicnn / torch = {report['minicnn_over_torch']:.2f}  (first losses: minicnn "
               f"{first_losses['minicnn']:.5g}, torch {first_losses['torch']:.5g})")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+    write_json(args.json, report)
     return report
 
 

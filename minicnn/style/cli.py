@@ -61,15 +61,19 @@ def add_style_arguments(parser):
     parser.add_argument("--content-layer", default=CONTENT_LAYER, help=f"default {CONTENT_LAYER}")
     parser.add_argument("--style-layers", default=",".join(STYLE_LAYERS),
                         help=f"comma-separated (default {','.join(STYLE_LAYERS)}); valid: {', '.join(LAYER_NAMES)}")
+    _add_common_arguments(parser, "also write the picture every K steps (OUT_step0050.png, ...)")
+    return parser
+
+
+def _add_common_arguments(parser, save_every_help):
+    """The options ``style`` and ``dream`` share: weights, device, seed, snapshots, quiet."""
     parser.add_argument("--weights", default=None,
                         help="VGG-19 weights converted from torchvision (python -m minicnn.models.convert); "
                              "without: random weights (fallback)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--save-every", type=_positive(int), default=None, metavar="K",
-                        help="also write the picture every K steps (OUT_step0050.png, ...)")
+    parser.add_argument("--save-every", type=_positive(int), default=None, metavar="K", help=save_every_help)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
 
 
 def run_style(args):
@@ -123,12 +127,7 @@ def add_dream_arguments(parser):
     parser.add_argument("--objective", choices=("mean", "l2"), default="mean")
     parser.add_argument("--size", type=_positive(int), default=None,
                         help="resize the input so its longer side is this many pixels first")
-    parser.add_argument("--weights", default=None, help="VGG-19 weights (see minicnn style --help)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--save-every", type=_positive(int), default=None, metavar="K",
-                        help="also write the picture every K steps (of all octaves together)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common_arguments(parser, "also write the picture every K steps (of all octaves together)")
     return parser
 
 
