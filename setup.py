@@ -25,6 +25,10 @@ extras = {
     "gpu": ["cupy>=13"],
     "gpu-cuda12": ["cupy-cuda12x>=13"],
     "gpu-cuda13": ["cupy-cuda13x>=14"],
+    # Compile checks of the CUDA kernels without a GPU (CI's second step):
+    # NVRTC from the CUDA 13 wheels, driven by cuda-core; CuPy beside them so
+    # that "CuPy installed, no GPU" is tested too.
+    "gpu-check": ["cupy-cuda13x>=14", "cuda-toolkit[nvrtc,cudart]==13.*", "cuda-core[cu13]>=0.4"],
     "data": ["mlxtend>=0.23", "scikit-learn>=1.3", "Pillow>=10"],
     "viz": ["matplotlib>=3.7", "Pillow>=10"],
     "test": ["pytest>=7.4", "hypothesis>=6.90"],

@@ -2,9 +2,9 @@
 
 ``import minicnn`` must stay fast and must not import Numba (which takes about
 half a second and compiles nothing useful until a kernel runs).  So the Numba
-implementations are registered as ``LazyNumbaKernel`` objects: small callables
-that know *where* the kernel lives (``kernels/numba_im2col.py``, ...) and
-import that module, and with it Numba, on their first call.
+implementations are registered as ``LazyNumbaKernel`` objects (``lazy.py``):
+small callables that know *where* the kernel lives (``kernels/numba_im2col.py``,
+...) and import that module, and with it Numba, on their first call.
 
 Compilation.  The kernels are ``@njit(cache=True)``: the first call for a
 dtype compiles (about a second per kernel) and writes the machine code to
@@ -25,13 +25,10 @@ What runs where:
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import warnings
 
-from .registry import _numba_expected, implementation, register
-
-SUPPORTED_DTYPES = ("float32", "float64")
+from .lazy import SUPPORTED_DTYPES, KernelFallbackWarning, LazyKernel  # noqa: F401 (re-exported)
+from .registry import _numba_expected, register
 
 # kernel name -> module in this package that defines it (with the reference's signature).
 # ``auto`` runs every kernel listed here, so each must beat the reference: all
@@ -51,7 +48,7 @@ NUMBA_KERNELS = {
 }
 
 
-class NumbaFallbackWarning(UserWarning):
+class NumbaFallbackWarning(KernelFallbackWarning):
     """A Numba kernel could not be compiled; the reference runs instead."""
 
 
@@ -63,56 +60,15 @@ def numba_installed():
         return False
 
 
-def _is_numba_error(error):
-    return type(error).__module__.startswith("numba")
+class LazyNumbaKernel(LazyKernel):
+    """The Numba implementation of one kernel, loaded (with Numba) on its first call."""
 
+    label = "Numba"
+    warning = NumbaFallbackWarning
 
-class LazyNumbaKernel:
-    """The Numba implementation of one kernel, loaded on its first call.
-
-    ``kernel(*args)`` has the reference's signature; its first argument is the
-    array whose dtype decides between the Numba code and the reference.
-    """
-
-    def __init__(self, name, module):
-        self.name, self.module = name, module
-        self.reference = implementation(name, "reference")
-        self.compiled = None  # the Numba-backed function, once loaded
-
-    def load(self):
-        """Import the kernel's module (and Numba); returns the function."""
-        module = importlib.import_module(f"{__package__}.{self.module}")
-        return getattr(module, self.name)
-
-    def fall_back(self, error):
-        """Warn once and run the reference from now on."""
-        warnings.warn(
-            f"minicnn: the Numba kernel {self.name!r} failed to compile "
-            f"({type(error).__name__}: {error}); using the NumPy reference instead",
-            NumbaFallbackWarning,
-            stacklevel=3,
-        )
-        self.compiled = self.reference
-
-    def __call__(self, *args):
-        if args[0].dtype.name not in SUPPORTED_DTYPES:
-            return self.reference(*args)
-        if self.compiled is None:
-            try:
-                self.compiled = self.load()
-            except Exception as error:  # no working Numba, or a module that fails to build
-                self.fall_back(error)
-        try:
-            return self.compiled(*args)
-        except Exception as error:
-            if not _is_numba_error(error):  # a real error (bad arguments): not ours to hide
-                raise
-            self.fall_back(error)  # typing/lowering failed for these argument types
-            return self.reference(*args)
-
-    def __repr__(self):
-        state = "not loaded" if self.compiled is None else "reference fallback" if self.compiled is self.reference else "loaded"
-        return f"<numba kernel {self.name!r} from kernels/{self.module}.py, {state}>"
+    def is_compile_error(self, error):
+        """Numba's typing and lowering errors come from the ``numba`` package."""
+        return type(error).__module__.startswith("numba")
 
 
 def register_numba_kernels():

@@ -100,6 +100,16 @@ def cuda_unavailable_reason():
     return None
 
 
+def cupy_installed():
+    """Whether CuPy imported (a GPU may still be missing: see ``cuda_is_available``)."""
+    return _cupy is not None
+
+
+def cupy_raw_module(source, options, name_expressions):
+    """``cupy.RawModule`` for CUDA C++ ``source``; NVRTC compiles it on first use (kernels/cuda_module.py)."""
+    return _cupy.RawModule(code=source, options=tuple(options), name_expressions=tuple(name_expressions))
+
+
 def cuda_is_available():
     """True when CuPy is installed and sees at least one GPU."""
     return cuda_unavailable_reason() is None

@@ -1,21 +1,64 @@
-"""Every Numba kernel against the reference, over hypothesis-drawn shapes, in float32 and float64."""
+"""Every fast kernel against the reference, over hypothesis-drawn shapes, in float32 and float64.
+
+The fast implementations under test (the ``fast`` fixture):
+
+* ``numba``: the CPU kernels (``kernels/numba_*.py``);
+* ``cuda-emulated``: the CUDA kernels' source (``kernels/cuda_*.py``) compiled
+  for the CPU by ``cuda_emulator`` and run one thread at a time, so that the
+  GPU code is checked on machines without a GPU;
+* ``cupy``: the same CUDA kernels on a real GPU (skipped without one).
+"""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-pytest.importorskip("numba")
-
-from minicnn import kernels  # noqa: E402
-from minicnn.kernels.shapes import output_shape  # noqa: E402
-from tests.kernels.test_im2col import window_configs  # noqa: E402
+import minicnn as mc
+from minicnn import backend, kernels
+from minicnn.kernels.cuda_emulator import compiler
+from minicnn.kernels.cuda_support import CUDA_KERNELS, LazyCudaKernel
+from minicnn.kernels.numba_support import numba_installed
+from minicnn.kernels.shapes import output_shape
+from tests.kernels.test_im2col import window_configs
 
 DTYPES = [np.float32, np.float64]
 TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
-def both(name):
-    return kernels.implementation(name, "reference"), kernels.implementation(name, "numba")
+def _on_gpu(func):
+    """``func`` taking and returning NumPy arrays, run on CuPy copies of them."""
+    def to_gpu(a):
+        return backend.to_device(a, backend.Device("cuda")) if isinstance(a, np.ndarray) else a
+
+    def to_host(out):
+        return tuple(map(to_host, out)) if isinstance(out, tuple) else backend.to_numpy(out)
+
+    return lambda *args: to_host(func(*map(to_gpu, args)))
+
+
+def _emulated(name):
+    """The CUDA implementation of kernel ``name``, run on NumPy arrays by the CPU emulator
+    (through a fresh ``LazyCudaKernel``, so its dtype and size fallbacks are tested too)."""
+    return LazyCudaKernel(name, CUDA_KERNELS[name])
+
+
+FAST = {
+    "numba": lambda name: kernels.implementation(name, "numba"),
+    "cuda-emulated": _emulated,
+    "cupy": lambda name: _on_gpu(kernels.implementation(name, "cupy")),
+}
+_SKIP = {
+    "numba": None if numba_installed() else "Numba is not installed",
+    "cuda-emulated": None if compiler() else "no C++ compiler to emulate the CUDA kernels",
+    "cupy": None if mc.cuda.is_available() else f"no GPU: {mc.cuda.unavailable_reason()}",
+}
+
+
+@pytest.fixture(params=[pytest.param(k, marks=pytest.mark.skipif(_SKIP[k] is not None, reason=str(_SKIP[k])))
+                        for k in FAST])
+def fast(request):
+    """``fast(name)``: the implementation of kernel ``name`` under test (NumPy in, NumPy out)."""
+    return FAST[request.param]
 
 
 def assert_same(got, expected, dtype):
@@ -25,16 +68,16 @@ def assert_same(got, expected, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(config=window_configs(), seed=st.integers(0, 2**16))
-def test_im2col_and_col2im_match_the_reference(dtype, config, seed):
+def test_im2col_and_col2im_match_the_reference(fast, dtype, config, seed):
     shape, kernel, stride, padding, dilation = config
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    reference, numba = both("im2col")
+    reference, fast_kernel = kernels.implementation("im2col", "reference"), fast("im2col")
     cols = reference(x, kernel, stride, padding, dilation)
-    assert_same(numba(x, kernel, stride, padding, dilation), cols, dtype)
+    assert_same(fast_kernel(x, kernel, stride, padding, dilation), cols, dtype)
     dcols = rng.standard_normal(cols.shape).astype(dtype)
-    reference, numba = both("col2im")
-    assert_same(numba(dcols, shape, kernel, stride, padding, dilation),
+    reference, fast_kernel = kernels.implementation("col2im", "reference"), fast("col2im")
+    assert_same(fast_kernel(dcols, shape, kernel, stride, padding, dilation),
                 reference(dcols, shape, kernel, stride, padding, dilation), dtype)
 
 
@@ -53,41 +96,41 @@ def pool_configs(draw):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(config=pool_configs(), seed=st.integers(0, 2**16))
-def test_max_pooling_matches_the_reference(dtype, config, seed):
+def test_max_pooling_matches_the_reference(fast, dtype, config, seed):
     shape, kernel, stride, padding, dilation, ceil_mode, _ = config
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    reference, numba = both("max_pool_forward")
+    reference, fast_kernel = kernels.implementation("max_pool_forward", "reference"), fast("max_pool_forward")
     values, indices = reference(x, kernel, stride, padding, dilation, ceil_mode)
-    got_values, got_indices = numba(x, kernel, stride, padding, dilation, ceil_mode)
+    got_values, got_indices = fast_kernel(x, kernel, stride, padding, dilation, ceil_mode)
     assert_same(got_values, values, dtype)
     np.testing.assert_array_equal(got_indices, indices)
     g = rng.standard_normal(values.shape).astype(dtype)
-    reference, numba = both("max_pool_backward")
-    assert_same(numba(g, indices, shape), reference(g, indices, shape), dtype)
+    reference, fast_kernel = kernels.implementation("max_pool_backward", "reference"), fast("max_pool_backward")
+    assert_same(fast_kernel(g, indices, shape), reference(g, indices, shape), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(config=pool_configs(), seed=st.integers(0, 2**16))
-def test_avg_pooling_matches_the_reference(dtype, config, seed):
+def test_avg_pooling_matches_the_reference(fast, dtype, config, seed):
     shape, kernel, stride, padding, _, ceil_mode, count_include_pad = config
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
     args = (kernel, stride, padding, ceil_mode, count_include_pad)
-    reference, numba = both("avg_pool_forward")
+    reference, fast_kernel = kernels.implementation("avg_pool_forward", "reference"), fast("avg_pool_forward")
     out = reference(x, *args)
-    assert_same(numba(x, *args), out, dtype)
+    assert_same(fast_kernel(x, *args), out, dtype)
     g = rng.standard_normal(out.shape).astype(dtype)
-    reference, numba = both("avg_pool_backward")
-    assert_same(numba(g, shape, *args), reference(g, shape, *args), dtype)
+    reference, fast_kernel = kernels.implementation("avg_pool_backward", "reference"), fast("avg_pool_backward")
+    assert_same(fast_kernel(g, shape, *args), reference(g, shape, *args), dtype)
 
 
-def test_max_pooling_propagates_nan_like_the_reference():
+def test_max_pooling_propagates_nan_like_the_reference(fast):
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
     x[0, 0, 1, 1] = np.nan
-    reference, numba = both("max_pool_forward")
+    reference, fast_kernel = kernels.implementation("max_pool_forward", "reference"), fast("max_pool_forward")
     args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
-    (values, indices), (got_values, got_indices) = reference(x, *args), numba(x, *args)
+    (values, indices), (got_values, got_indices) = reference(x, *args), fast_kernel(x, *args)
     np.testing.assert_array_equal(got_values, values)  # NaN where the reference has NaN
     np.testing.assert_array_equal(got_indices, indices)
 
@@ -101,13 +144,13 @@ def test_max_pooling_propagates_nan_like_the_reference():
     affine=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_batch_norm_kernels_match_the_reference(dtype, shape, offset, affine, seed):
+def test_batch_norm_kernels_match_the_reference(fast, dtype, shape, offset, affine, seed):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) + offset).astype(dtype)  # an offset tests the variance's stability
     C = shape[1]
-    reference, numba = both("batch_norm_statistics")
+    reference, fast_kernel = kernels.implementation("batch_norm_statistics", "reference"), fast("batch_norm_statistics")
     mean, var = reference(x)
-    got_mean, got_var = numba(x)
+    got_mean, got_var = fast_kernel(x)
     tol = dict(rtol=1e-4, atol=1e-4 * (1 + abs(offset))) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(got_mean, mean, **tol)
     np.testing.assert_allclose(got_var, var, rtol=tol["rtol"] * 10, atol=tol["atol"])
@@ -116,37 +159,37 @@ def test_batch_norm_kernels_match_the_reference(dtype, shape, offset, affine, se
     inv_std = (1 / np.sqrt(var + 1e-5)).astype(dtype)
     gamma = rng.standard_normal(C).astype(dtype) if affine else None
     beta = rng.standard_normal(C).astype(dtype) if affine else None
-    reference, numba = both("batch_norm_normalize")
-    (y, xhat), (got_y, got_xhat) = reference(x, mean, inv_std, gamma, beta), numba(x, mean, inv_std, gamma, beta)
+    reference, fast_kernel = kernels.implementation("batch_norm_normalize", "reference"), fast("batch_norm_normalize")
+    (y, xhat), (got_y, got_xhat) = reference(x, mean, inv_std, gamma, beta), fast_kernel(x, mean, inv_std, gamma, beta)
     assert_same(got_y, y, dtype)
     assert_same(got_xhat, xhat, dtype)
 
     g = rng.standard_normal(shape).astype(dtype)
     scale = inv_std if gamma is None else inv_std * gamma
-    reference, numba = both("batch_norm_backward")
-    for got, expected in zip(numba(g, xhat, scale), reference(g, xhat, scale)):
+    reference, fast_kernel = kernels.implementation("batch_norm_backward", "reference"), fast("batch_norm_backward")
+    for got, expected in zip(fast_kernel(g, xhat, scale), reference(g, xhat, scale)):
         np.testing.assert_allclose(got, expected, **(dict(rtol=1e-4, atol=1e-4) if dtype == np.float32
                                                        else TOLERANCE[dtype]))
         assert got.dtype == expected.dtype
 
 
-def test_unsupported_dtypes_run_the_reference():
+def test_unsupported_dtypes_run_the_reference(fast):
     """float16 (and integer max pooling) is not compiled: the documented fallback, no warning."""
     x = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
-    reference, numba = both("max_pool_forward")
+    reference, fast_kernel = kernels.implementation("max_pool_forward", "reference"), fast("max_pool_forward")
     for array in (x, x.astype(np.float16)):
         args = (array, (2, 2), (1, 1), (0, 0), (1, 1), False)
-        np.testing.assert_array_equal(numba(*args)[0], reference(*args)[0])
+        np.testing.assert_array_equal(fast_kernel(*args)[0], reference(*args)[0])
     half = x.astype(np.float16)
-    reference, numba = both("im2col")
-    got = numba(half, (3, 3), (1, 1), (1, 1), (1, 1))
+    reference, fast_kernel = kernels.implementation("im2col", "reference"), fast("im2col")
+    got = fast_kernel(half, (3, 3), (1, 1), (1, 1), (1, 1))
     assert got.dtype == np.float16
     np.testing.assert_array_equal(got, reference(half, (3, 3), (1, 1), (1, 1), (1, 1)))
 
 
-def test_output_shapes_agree_with_the_shape_helper():
+def test_output_shapes_agree_with_the_shape_helper(fast):
     x = np.zeros((2, 3, 9, 7), np.float32)
-    cols = kernels.implementation("im2col", "numba")(x, (3, 2), (2, 1), (1, 0), (1, 2))
+    cols = fast("im2col")(x, (3, 2), (2, 1), (1, 0), (1, 2))
     assert cols.shape == (2, 3 * 3 * 2, int(np.prod(output_shape((9, 7), (3, 2), (2, 1), (1, 0), (1, 2)))))
 
 
@@ -155,24 +198,24 @@ def test_output_shapes_agree_with_the_shape_helper():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("spatial", [(4, 4), (5, 7), (1, 3), (28, 28), (2, 9)])
 @pytest.mark.parametrize("ceil_mode", [False, True])
-def test_2x2_pooling_tiles_match_the_reference(dtype, spatial, ceil_mode):
+def test_2x2_pooling_tiles_match_the_reference(fast, dtype, spatial, ceil_mode):
     rng = np.random.default_rng(sum(spatial))
     # small integers: plenty of ties, so "the first maximum wins" is tested too
     x = rng.integers(-2, 3, size=(2, 3, *spatial)).astype(dtype)
     x.flat[::7] = np.nan
     args = ((2, 2), (2, 2), (0, 0))
-    reference, numba = both("max_pool_forward")
+    reference, fast_kernel = kernels.implementation("max_pool_forward", "reference"), fast("max_pool_forward")
     values, indices = reference(x, *args, (1, 1), ceil_mode)
-    got_values, got_indices = numba(x, *args, (1, 1), ceil_mode)
+    got_values, got_indices = fast_kernel(x, *args, (1, 1), ceil_mode)
     np.testing.assert_array_equal(got_values, values)
     np.testing.assert_array_equal(got_indices, indices)
     x = rng.standard_normal(x.shape).astype(dtype)
-    reference, numba = both("avg_pool_forward")
+    reference, fast_kernel = kernels.implementation("avg_pool_forward", "reference"), fast("avg_pool_forward")
     out = reference(x, *args, ceil_mode, True)
-    assert_same(numba(x, *args, ceil_mode, True), out, dtype)
+    assert_same(fast_kernel(x, *args, ceil_mode, True), out, dtype)
     g = rng.standard_normal(out.shape).astype(dtype)
-    reference, numba = both("avg_pool_backward")
-    assert_same(numba(g, x.shape, *args, ceil_mode, True), reference(g, x.shape, *args, ceil_mode, True), dtype)
+    reference, fast_kernel = kernels.implementation("avg_pool_backward", "reference"), fast("avg_pool_backward")
+    assert_same(fast_kernel(g, x.shape, *args, ceil_mode, True), reference(g, x.shape, *args, ceil_mode, True), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -184,12 +227,12 @@ def test_2x2_pooling_tiles_match_the_reference(dtype, spatial, ceil_mode):
     ((1, 2, 3, 4, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
     ((2, 2, 9), (3,), (1,), (1,), (1,)),
 ])
-def test_same_convolution_columns_match_the_reference(dtype, config):
+def test_same_convolution_columns_match_the_reference(fast, dtype, config):
     shape, kernel, stride, padding, dilation = config
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-    reference, numba = both("im2col")
+    reference, fast_kernel = kernels.implementation("im2col", "reference"), fast("im2col")
     cols = reference(x, kernel, stride, padding, dilation)
-    np.testing.assert_array_equal(numba(x, kernel, stride, padding, dilation), cols)
-    reference, numba = both("col2im")
-    assert_same(numba(cols, shape, kernel, stride, padding, dilation),
+    np.testing.assert_array_equal(fast_kernel(x, kernel, stride, padding, dilation), cols)
+    reference, fast_kernel = kernels.implementation("col2im", "reference"), fast("col2im")
+    assert_same(fast_kernel(cols, shape, kernel, stride, padding, dilation),
                 reference(cols, shape, kernel, stride, padding, dilation), dtype)
