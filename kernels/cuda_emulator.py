@@ -40,7 +40,7 @@ from .cuda_module import parameter_type
 CPU_CUDA_HEADER = r"""
 #include <algorithm>
 #include <cmath>
-using std::isnan; using std::sqrt; using std::min; using std::max;
+using std::isnan; using std::sqrt; using std::pow; using std::min; using std::max;
 #define __global__
 #define __device__
 #define __host__

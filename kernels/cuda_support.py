@@ -38,10 +38,13 @@ CUDA_KERNELS = {
     "batch_norm_statistics": "cuda_batchnorm",
     "batch_norm_normalize": "cuda_batchnorm",
     "batch_norm_backward": "cuda_batchnorm",
+    "sgd_update": "cuda_optim",  # references in minicnn/optim/sgd.py and adam.py
+    "adam_update": "cuda_optim",
 }
 
 # every module with CUDA source, and the name of its ``CudaModule``
-CUDA_MODULES = {"cuda_im2col": "IM2COL", "cuda_pooling": "POOLING", "cuda_batchnorm": "BATCHNORM"}
+CUDA_MODULES = {"cuda_im2col": "IM2COL", "cuda_pooling": "POOLING", "cuda_batchnorm": "BATCHNORM",
+                "cuda_optim": "OPTIMIZERS"}
 
 
 class CudaFallbackWarning(KernelFallbackWarning):

@@ -44,8 +44,13 @@ class LazyKernel:
 
     def __init__(self, name, module):
         self.name, self.module = name, module
-        self.reference = implementation(name, "reference")
         self.compiled = None  # the fast function, once loaded
+
+    @property
+    def reference(self):
+        """The reference implementation (looked up on use: it may be registered later,
+        e.g. the optimizer updates by ``minicnn.optim``)."""
+        return implementation(self.name, "reference")
 
     def is_compile_error(self, error):
         """Whether ``error`` means the fast code could not be built (not a bad argument)."""

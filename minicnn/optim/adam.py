@@ -1,6 +1,7 @@
 """Adam and AdamW: momentum on the gradient, per-element scale from its running square."""
 import math
 
+from .. import kernels
 from ..backend import get_array_module
 from .optimizer import Optimizer, require
 
@@ -46,22 +47,34 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
 
     def _update(self, param, grad, state, group):
-        xp = get_array_module(param)
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1                                     # m_t = β₁·m_{t-1} + (1 - β₁)·∇
-        m += (1 - beta1) * grad
-        v *= beta2                                     # v_t = β₂·v_{t-1} + (1 - β₂)·∇²
-        v += (1 - beta2) * grad * grad
-        if group["amsgrad"]:                           # v̂_t = max(v̂_{t-1}, v_t)
-            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        denom = xp.sqrt(v)                             # √v̂_t / √(1 - β₂ᵗ) + ε
-        denom /= math.sqrt(1 - beta2 ** t)
-        denom += group["eps"]
-        step_size = group["lr"] / (1 - beta1 ** t)
-        param -= step_size * m / denom                 # p ← p - η/(1 - β₁ᵗ) · m_t / denom
+        kernels.get("adam_update", param)(
+            param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+            group["lr"], beta1, beta2, group["eps"], state["step"],
+        )
+
+
+@kernels.register("adam_update", "reference")
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, step):
+    """One Adam step on one parameter array, in place (the formulas of ``Adam``).
+
+    ``max_exp_avg_sq`` is None without AMSGrad; ``step`` is t, counted from 1.
+    On the GPU a fused CUDA kernel does the same in one pass (``kernels/cuda_optim.py``).
+    """
+    xp = get_array_module(param)
+    m, v = exp_avg, exp_avg_sq
+    m *= beta1                                     # m_t = β₁·m_{t-1} + (1 - β₁)·∇
+    m += (1 - beta1) * grad
+    v *= beta2                                     # v_t = β₂·v_{t-1} + (1 - β₂)·∇²
+    v += (1 - beta2) * grad * grad
+    if max_exp_avg_sq is not None:                 # v̂_t = max(v̂_{t-1}, v_t)
+        v = xp.maximum(max_exp_avg_sq, v, out=max_exp_avg_sq)
+    denom = xp.sqrt(v)                             # √v̂_t / √(1 - β₂ᵗ) + ε
+    denom /= math.sqrt(1 - beta2 ** step)
+    denom += eps
+    step_size = lr / (1 - beta1 ** step)
+    param -= step_size * m / denom                 # p ← p - η/(1 - β₁ᵗ) · m_t / denom
 
 
 class AdamW(Adam):

@@ -143,24 +143,45 @@ class Optimizer:
         """
         loss = self._evaluate(closure)
         with no_grad():
+            work = self._prepare_step()
+            for p, grad, state, group in work:
+                self._decay_decoupled(p, group)
+                self._update(p.data, grad, state, group)
+        return loss
+
+    def _prepare_step(self):
+        """Everything a step allocates, before any parameter changes.
+
+        Creates the state of parameters seen for the first time and forms
+        each gradient ∇; returns ``[(p, ∇, state, group)]``.  When this runs
+        out of memory, the states it created are removed again and the error
+        propagates: the parameters and the optimizer are as they were.  (SGD
+        and Adam then update in place, on the GPU with fused kernels that
+        allocate nothing.)
+        """
+        work, created = [], []
+        try:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     state = self.state[p]
                     if not state:
+                        created.append(p)
                         self._init_state(state, p.data, group)
-                    grad = self._gradient(p, group)
-                    self._update(p.data, grad, state, group)
-        return loss
+                    work.append((p, self._gradient(p, group), state, group))
+        except MemoryError:
+            for p in created:
+                self.state.pop(p, None)
+            raise
+        return work
 
     def _gradient(self, p, group):
-        """The gradient the rule sees, ∇; applies ``maximize`` and weight decay.
+        """The gradient the rule sees, ∇; applies ``maximize`` and L2 weight decay.
 
         * ``maximize``: ∇ = -∂L/∂p (ascend instead of descend);
         * L2 weight decay (``weight_decay`` = λ): ∇ ← ∇ + λ·p;
-        * decoupled weight decay (AdamW): the parameter itself shrinks,
-          p ← p·(1 - lr·λ), and ∇ is left alone.
+        * decoupled weight decay (AdamW) leaves ∇ alone: see ``_decay_decoupled``.
 
         The caller's ``p.grad`` is never modified: when ∇ differs from it, ∇ is
         a new array.
@@ -169,12 +190,16 @@ class Optimizer:
         if group.get("maximize", False):
             grad = -grad
         decay = group.get("weight_decay", 0)
-        if decay != 0:
-            if group.get("decoupled_weight_decay", False):
-                p.data *= 1 - group["lr"] * decay
-            else:
-                grad = grad + decay * p.data
+        if decay != 0 and not group.get("decoupled_weight_decay", False):
+            grad = grad + decay * p.data
         return grad
+
+    def _decay_decoupled(self, p, group):
+        """Decoupled weight decay (AdamW): the parameter itself shrinks, p ← p·(1 - lr·λ),
+        just before the rule's update."""
+        decay = group.get("weight_decay", 0)
+        if decay != 0 and group.get("decoupled_weight_decay", False):
+            p.data *= 1 - group["lr"] * decay
 
     def _init_state(self, state, param, group):
         """Fill the empty ``state`` of ``param`` (an array) before its first update:

@@ -1,4 +1,6 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
+from .. import kernels
+from ..backend import get_array_module
 from .optimizer import Optimizer, require
 
 
@@ -35,19 +37,44 @@ class SGD(Optimizer):
                 f"Nesterov momentum needs momentum > 0 and dampening = 0, got momentum={mu}, dampening={tau}")
 
     def _init_state(self, state, param, group):
-        """Nothing to prepare: the buffer starts as the first gradient (in ``_update``)."""
+        """Reserve the momentum buffer before any parameter changes (it is filled with
+        b_1 = ∇ by the first update, so an out-of-memory error cannot strike halfway
+        through a step)."""
+        if group["momentum"] != 0 and "momentum_buffer" not in state:
+            self._unfilled[id(param)] = get_array_module(param).empty_like(param)
 
     def _update(self, param, grad, state, group):
-        mu, tau = group["momentum"], group["dampening"]
-        if mu != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()   # b_1 = ∇
-            else:
-                buf *= mu                                      # b_t = μ·b_{t-1} + (1 - τ)·∇
-                buf += (1 - tau) * grad
-            if group["nesterov"]:
-                grad = grad + mu * buf                         # d = ∇ + μ·b_t
-            else:
-                grad = buf                                     # d = b_t
-        param -= group["lr"] * grad                            # p ← p - η·d
+        buf = state.get("momentum_buffer")
+        first = buf is None and group["momentum"] != 0
+        if first:
+            buf = state["momentum_buffer"] = self._unfilled.pop(id(param))
+        kernels.get("sgd_update", param)(param, grad, buf, group["lr"], group["momentum"], group["dampening"],
+                                         group["nesterov"], first)
+
+    @property
+    def _unfilled(self):
+        """Buffers reserved by ``_init_state`` for this step, by id of the parameter array."""
+        if not hasattr(self, "_reserved"):
+            self._reserved = {}
+        return self._reserved
+
+
+@kernels.register("sgd_update", "reference")
+def sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, first):
+    """One SGD step on one parameter array, in place (the formulas of ``SGD``).
+
+    ``buf`` is the momentum buffer (None when μ = 0) and ``first`` says it is
+    still unfilled.  On the GPU a fused CUDA kernel does the same in one pass
+    (``kernels/cuda_optim.py``).
+    """
+    if momentum != 0:
+        if first:
+            buf[...] = grad                                    # b_1 = ∇
+        else:
+            buf *= momentum                                    # b_t = μ·b_{t-1} + (1 - τ)·∇
+            buf += (1 - dampening) * grad
+        if nesterov:
+            grad = grad + momentum * buf                       # d = ∇ + μ·b_t
+        else:
+            grad = buf                                         # d = b_t
+    param -= lr * grad                                         # p ← p - η·d
