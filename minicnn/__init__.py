@@ -14,6 +14,7 @@ from . import backend, cuda
 from .backend import (
     Device,
     DeviceError,
+    OutOfMemoryError,
     bool_,
     float16,
     float32,

@@ -7,13 +7,17 @@ this module never imports either library for its own sake: it asks
 
 * devices: ``Device`` objects and the strings ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
 * dtypes: the default floating dtype (float32, as in PyTorch);
-* randomness: one generator per device, all seeded by ``manual_seed``.
+* randomness: one generator per device, all seeded by ``manual_seed``;
+* out-of-memory: the allocation errors of both libraries, and the one error
+  (``OutOfMemoryError``) that minicnn raises for them, naming the op.
 
 CuPy is optional.  Without it (or without a visible GPU) everything works on the
 CPU, ``cuda_is_available()`` is False and a ``cuda`` request raises
 ``DeviceError`` with the reason.
 """
 from __future__ import annotations
+
+import re
 
 import numpy
 
@@ -28,6 +32,22 @@ else:
 
 class DeviceError(RuntimeError):
     """A device was asked for that does not exist here, or devices were mixed."""
+
+
+class OutOfMemoryError(MemoryError):
+    """An op ran out of memory (host RAM on the CPU, GPU memory on a GPU).
+
+    Raised by ``Function.apply`` and the backward engine in place of NumPy's
+    ``MemoryError`` or CuPy's ``cupy.cuda.memory.OutOfMemoryError``, with the op,
+    its input shapes, the device and the requested size in the message; the
+    library's own error is kept as ``__cause__``.  Attributes: ``op`` (e.g.
+    ``"ConvNd.forward"``), ``device`` and ``requested_bytes`` (None when the
+    library did not say).  It is a ``MemoryError``, so handlers of that still work.
+    """
+
+    def __init__(self, message, op=None, device=None, requested_bytes=None):
+        super().__init__(message)
+        self.op, self.device, self.requested_bytes = op, device, requested_bytes
 
 
 # --------------------------------------------------------------------- devices
@@ -120,6 +140,14 @@ def cuda_device_count():
     return 0 if not cuda_is_available() else _cupy.cuda.runtime.getDeviceCount()
 
 
+def cuda_device_name(index=0):
+    """The name the driver gives GPU ``index`` ("NVIDIA H100 80GB HBM3"); None without a GPU."""
+    if not cuda_is_available():
+        return None
+    name = _cupy.cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+
+
 def as_device(spec):
     """Turn ``"cuda:1"``, ``Device`` or None (cpu) into a usable ``Device``.
 
@@ -134,7 +162,11 @@ def as_device(spec):
             raise DeviceError(f"cannot use device '{device}': {reason}")
         count = _cupy.cuda.runtime.getDeviceCount()
         if device.index >= count:
-            raise DeviceError(f"cannot use device '{device}': CuPy sees {count} GPU(s)")
+            visible = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+            raise DeviceError(
+                f"cannot use device '{device}': CuPy sees {count} GPU{'s' if count != 1 else ''} "
+                f"here ({visible})"
+            )
     return device
 
 
@@ -163,10 +195,17 @@ def device_of(array):
 
 
 def to_device(array, device):
-    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+    """Copy ``array`` to ``device`` (no copy when it is already there).
+
+    ``cupy.asarray`` leaves an array on another GPU where it is, so an array
+    that must go from one GPU to another is copied with ``copy()``, which
+    writes to the current device.
+    """
     if device.type == "cpu":
         return _cupy.asnumpy(array) if is_gpu_array(array) else array
     with _cupy.cuda.Device(device.index):
+        if is_gpu_array(array) and array.device.id != device.index:
+            return array.copy()
         return _cupy.asarray(array)
 
 
@@ -213,6 +252,57 @@ class _NullContext:
 
     def __exit__(self, *exc):
         return False
+
+
+# ---------------------------------------------------------------- out of memory
+#: What an allocation raises: NumPy's ``MemoryError`` (its ``_ArrayMemoryError``
+#: names the shape and dtype) and, with CuPy, ``cupy.cuda.memory.OutOfMemoryError``
+#: (a ``MemoryError`` subclass too, listed for clarity).
+OUT_OF_MEMORY_ERRORS = (MemoryError,) if _cupy is None else (MemoryError, _cupy.cuda.memory.OutOfMemoryError)
+
+
+def _format_bytes(n):
+    """1536 -> '1.50 KiB' (binary units, as NumPy's own message)."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if round(n, 2) < 1024 or unit == "EiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.2f} {unit}"
+        n /= 1024
+
+
+def _requested_bytes(exc):
+    """How many bytes the failed allocation asked for, when the library says so.
+
+    NumPy's ``_ArrayMemoryError`` carries ``shape`` and ``dtype``; CuPy writes
+    "Out of memory allocating 1,024 bytes (allocated so far: ...)".
+    """
+    shape, dtype = getattr(exc, "shape", None), getattr(exc, "dtype", None)
+    if shape is not None and dtype is not None:
+        count = 1
+        for n in shape:
+            count *= int(n)
+        return count * numpy.dtype(dtype).itemsize
+    found = re.search(r"allocating ([\d,]+) bytes", str(exc))
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def out_of_memory(op, arrays, exc):
+    """The ``OutOfMemoryError`` to raise (``from exc``) when ``op`` failed to allocate.
+
+    ``arrays``: the op's array inputs (or output gradients), described in the
+    message by shape and dtype; the device is theirs.
+    """
+    arrays = [a for a in arrays if hasattr(a, "shape") and hasattr(a, "dtype")]
+    device = device_of(arrays[0]) if arrays else CPU
+    inputs = ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in arrays) or "no arrays"
+    requested = _requested_bytes(exc)
+    size = f"{_format_bytes(requested)} ({requested:,} bytes)" if requested is not None else "an unknown size"
+    memory = "GPU memory" if device.type == "cuda" else "host memory"
+    return OutOfMemoryError(
+        f"{op} on {device} ran out of {memory} allocating {size} (inputs: {inputs}). "
+        f"Use a smaller batch or smaller images, or lower the im2col workspace budget "
+        f"(minicnn.kernels.set_workspace_limit). {type(exc).__name__}: {exc}",
+        op=op, device=device, requested_bytes=requested,
+    )
 
 
 # ----------------------------------------------------------------------- dtypes
@@ -298,8 +388,24 @@ def generator(device=CPU):
     return rng
 
 
+def random_permutation(device, n):
+    """A random permutation of 0..n-1 drawn from ``device``'s generator.
+
+    CuPy's ``Generator`` has no ``permutation``; there the permutation is the
+    order that sorts n uniform draws (ties have probability ~n^2 / 2^53).
+    """
+    rng = generator(device)
+    if device.type == "cpu":
+        return rng.permutation(n)
+    return rng.random(n).argsort()
+
+
 def get_rng_state():
-    """A checkpointable snapshot of the CPU generator (a plain dict)."""
+    """A checkpointable snapshot of the CPU generator (a plain dict).
+
+    GPU generators keep their state on the device (cuRAND), which cannot be
+    saved; after ``set_rng_state`` they restart from the seed.
+    """
     return {"seed": _seed, "cpu": generator(CPU).bit_generator.state}
 
 

@@ -1,5 +1,6 @@
 """``minicnn.cuda``: is there a GPU here?  (PyTorch's ``torch.cuda`` spellings.)"""
 from . import backend
+from .backend import OutOfMemoryError  # noqa: F401  (torch.cuda.OutOfMemoryError's spelling)
 
 
 def is_available():

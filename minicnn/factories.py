@@ -129,7 +129,7 @@ def randint(low, high=None, size=(), dtype=None, device=None):
 def randperm(n, dtype=None, device=None):
     """A random permutation of 0..n-1."""
     return _make(
-        lambda xp, s, d, dev: backend.generator(dev).permutation(n).astype(d, copy=False),
+        lambda xp, s, d, dev: backend.random_permutation(dev, n).astype(d, copy=False),
         (n,), dtype or backend.int64, device, False,
     )
 

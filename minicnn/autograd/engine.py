@@ -70,11 +70,14 @@ def backward(tensor, grad, retain_graph=False):
         grads_by_output = pending.pop(node, None)
         if grads_by_output is None:  # nothing reached this node
             continue
-        if len(grads_by_output) == 1 and 0 in grads_by_output:
-            input_grads = node.backward(grads_by_output[0])
-        else:
-            count = 1 + max(grads_by_output)
-            input_grads = node.backward(*(grads_by_output.get(i) for i in range(count)))
+        try:
+            if len(grads_by_output) == 1 and 0 in grads_by_output:
+                input_grads = node.backward(grads_by_output[0])
+            else:
+                count = 1 + max(grads_by_output)
+                input_grads = node.backward(*(grads_by_output.get(i) for i in range(count)))
+        except backend.OUT_OF_MEMORY_ERRORS as exc:
+            raise_out_of_memory(f"{node.name}.backward", list(grads_by_output.values()), exc)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for edge, g in zip(node.next_edges, input_grads):
@@ -108,4 +111,5 @@ def accumulate_leaf_grad(leaf, g):
         leaf.grad.data = leaf.grad.data + g
 
 
+from .function import raise_out_of_memory  # noqa: E402
 from .tensor import Tensor  # noqa: E402

@@ -16,6 +16,10 @@ edge from the output back to the inputs.  The graph is the chain of these
 
 Inputs that are not tensors (Python numbers, ``axis=`` values passed
 positionally) go to ``forward`` unchanged and never receive a gradient.
+Tensors of one op must share a device (``DeviceError`` otherwise), and an
+allocation that fails inside ``forward`` or ``backward`` surfaces as
+``minicnn.OutOfMemoryError`` naming the op and the requested size; it happens
+before any optimizer step, so parameters are left as they were.
 ``backward`` returns one gradient per positional input (``None`` where there is
 none or it is not needed: ``self.needs_input_grad[i]`` says which are).  A
 function with several outputs receives one gradient per output, ``None`` for
@@ -87,7 +91,10 @@ class Function:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         if len(tensors) > 1:
             _check_same_device(cls, tensors)
-        outputs = fn.forward(*arrays)
+        try:
+            outputs = fn.forward(*arrays)
+        except backend.OUT_OF_MEMORY_ERRORS as exc:
+            raise_out_of_memory(f"{cls.__name__}.forward", arrays, exc)
 
         record = _state.__dict__.get("enabled", True) and any(t.requires_grad for t in tensors)
         if not record:
@@ -120,6 +127,15 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name} backward>"
+
+
+def raise_out_of_memory(op, arrays, exc):
+    """Re-raise an allocation failure inside ``op`` as ``backend.OutOfMemoryError``
+    naming the op, its input shapes and the requested size (an error that is
+    already one, from an op nested inside this one, passes through unchanged)."""
+    if isinstance(exc, backend.OutOfMemoryError):
+        raise exc
+    raise backend.out_of_memory(op, arrays, exc) from exc
 
 
 def _check_same_device(cls, tensors):

@@ -223,10 +223,15 @@ class Tensor:
         return out
 
     def cpu(self):
+        """A copy in host memory (self when already there); the graph goes through the move."""
         return _ops.to_device(self, "cpu")
 
     def cuda(self, device=None):
-        return _ops.to_device(self, "cuda" if device is None else backend.Device("cuda", device) if isinstance(device, int) else device)
+        """A copy on a GPU (``device``: an index, ``"cuda:N"`` or None for cuda:0); the
+        gradient of the move is a move back."""
+        if isinstance(device, int):
+            device = backend.Device("cuda", device)
+        return _ops.to_device(self, "cuda" if device is None else device)
 
     def type(self, dtype):
         return _ops.cast(self, dtype)
@@ -282,12 +287,33 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
+        """``t[key] = value``; an array or tensor value is copied onto this tensor's
+        device first (as ``copy_``)."""
         self._check_inplace("__setitem__")
         if isinstance(value, Tensor):
             if value.requires_grad and _grad_enabled():
                 raise RuntimeError("__setitem__: the assigned value requires grad; assign value.detach()")
             value = value.data
+        if isinstance(value, (list, tuple)):
+            value = numpy.asarray(value)
+        if hasattr(value, "shape"):
+            value = backend.to_device(value, self.device)
         self.data[_ops.shape._index_key(key, self)] = value
+
+    def _operand(self, other, op):
+        """The raw value of ``other`` for an array op with this tensor outside the
+        graph: a tensor on another device is an error naming both devices; a plain
+        array is copied onto this tensor's device; numbers pass unchanged."""
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise backend.DeviceError(
+                    f"{op}: expected both tensors on one device, got {tuple(self.shape)} on {self.device} "
+                    f"and {tuple(other.shape)} on {other.device}; move one with .to(device) first"
+                )
+            return other.data
+        if hasattr(other, "shape") and hasattr(other, "dtype"):
+            return backend.to_device(other, self.device)
+        return other
 
     def _inplace(self, op, other, name):
         """``t -= x`` etc.: in place when no graph is involved (e.g. under no_grad),
@@ -297,8 +323,7 @@ class Tensor:
             if self.grad_fn is None:
                 self._check_inplace(name)
             return NotImplemented  # inside a graph: Python falls back to ``t = t + x``
-        value = other.data if isinstance(other, Tensor) else other
-        out = op(self.data, value)
+        out = op(self.data, self._operand(other, name))
         if out.shape != self.data.shape:
             raise ValueError(f"{name}: result shape {out.shape} differs from the tensor's {self.data.shape}")
         self.data[...] = out
@@ -364,8 +389,7 @@ class Tensor:
 
     # comparisons: bool tensors, outside the graph
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(op(self.data, other), None, 0)
+        return Tensor._wrap(op(self.data, self._operand(other, f"comparison {op.__name__}")), None, 0)
 
     def __eq__(self, other):
         return self._compare(other, operator.eq)

@@ -150,12 +150,15 @@ def default_collate(batch):
 
 
 def _move(obj, device):
-    """Move the Tensors of a custom collate function's output to ``device``."""
+    """Move the Tensors of a custom collate function's output to ``device``
+    (through dicts, lists, tuples and namedtuples; other values are left alone)."""
     if isinstance(obj, Tensor):
         return to_tensors(obj, device)
     if isinstance(obj, dict):
         return {k: _move(v, device) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not (isinstance(obj, tuple) and hasattr(obj, "_fields")):
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_move(v, device) for v in obj))
+    if isinstance(obj, (list, tuple)):
         return type(obj)(_move(v, device) for v in obj)
     return obj
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import DeviceError, get_array_module, to_device, to_numpy
 from .arithmetic import _operands, sum_to_shape
 
 
@@ -181,11 +181,18 @@ clamp = clip
 
 def where(condition, x, y):
     """Elementwise ``x if condition else y`` (condition: a bool tensor or array)."""
-    xp_source = x if isinstance(x, Tensor) else y
+    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
     if isinstance(condition, Tensor):
+        if like is not None and condition.device != like.device:
+            raise DeviceError(
+                f"where: condition {tuple(condition.shape)} is on {condition.device} but the values "
+                f"are on {like.device}; move the condition with .to(device) first"
+            )
         condition = condition.data
+    elif like is not None:
+        condition = to_device(condition if hasattr(condition, "shape") else to_numpy(condition), like.device)
     else:
-        condition = get_array_module(xp_source.data if isinstance(xp_source, Tensor) else condition).asarray(condition)
+        condition = get_array_module(condition).asarray(condition)
     if condition.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {condition.dtype}")
     x, y = _operands(x, y) if isinstance(x, Tensor) or isinstance(y, Tensor) else (x, y)

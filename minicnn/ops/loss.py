@@ -187,11 +187,17 @@ def _check_same_shape(input, target, op):
         )
 
 
-def _check_class_weight(weight, n_classes, op):
-    if weight is not None and tuple(weight.shape) != (n_classes,):
+def _check_class_weight(weight, input, op):
+    """``weight``: None or a (C,) tensor on the input's device."""
+    if weight is None:
+        return
+    n_classes = input.shape[1]
+    if tuple(weight.shape) != (n_classes,):
         raise ValueError(
             f"{op}: weight must have one entry per class, shape ({n_classes},), got {tuple(weight.shape)}"
         )
+    if weight.device != input.device:
+        raise DeviceError(f"{op}: input is on {input.device} but weight is on {weight.device}")
 
 
 def _class_target_weights(input, target, weight, ignore_index, label_smoothing, op):
@@ -214,7 +220,7 @@ def _class_target_weights(input, target, weight, ignore_index, label_smoothing, 
             f"got {tuple(t.shape)}"
         )
     n_classes = x.shape[1]
-    _check_class_weight(weight, n_classes, op)
+    _check_class_weight(weight, input, op)
     xp = get_array_module(x)
     kept = t != ignore_index  # (N, *)
     bad = kept & ((t < 0) | (t >= n_classes))
@@ -288,7 +294,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     if probabilities:
         if ignore_index >= 0:
             raise ValueError(f"{op}: ignore_index is not supported for probability targets, got {ignore_index}")
-        _check_class_weight(weight, n_classes, op)
+        _check_class_weight(weight, input, op)
         q = target if not label_smoothing else target * (1 - label_smoothing) + label_smoothing / n_classes
         if weight is not None:
             q = q * weight.reshape((n_classes,) + (1,) * (input.ndim - 2))

@@ -47,14 +47,14 @@ class BatchNorm(Function):
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
         if self.training:
-            m = x.size // x.shape[1]
             mean, var = kernels.get("batch_norm_statistics", x)(x)  # one fused pass
-            self._update_running_stats(mean, var, m)
         else:
             mean, var = self.running_mean, self.running_var
         inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)  # (C,)
-        mean = mean.astype(x.dtype, copy=False)
-        y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean, inv_std, gamma, beta)
+        y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean.astype(x.dtype, copy=False), inv_std,
+                                                             gamma, beta)
+        if self.training:  # last, so that a failure above (out of memory) leaves them untouched
+            self._update_running_stats(mean, var, x.size // x.shape[1])
         self.inv_std, self.gamma = inv_std, gamma
         return y
 

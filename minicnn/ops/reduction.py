@@ -127,7 +127,7 @@ class Extremum(Function):
     def backward(self, g):
         g = g.reshape(self.out_kept.shape)
         hit = self.x == self.out_kept
-        return g * hit / hit.sum(axis=self.axes, keepdims=True)
+        return g * hit / hit.sum(axis=self.axes, keepdims=True).astype(g.dtype)  # (float32 / int64 is float64)
 
 
 class ExtremumAlong(Function):

@@ -8,7 +8,9 @@ permutation, sum over expanded axes, scatter it into the indexed positions
 from __future__ import annotations
 
 import builtins
+import numbers
 
+from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, scatter_add
@@ -235,20 +237,53 @@ def getitem(x, key):
 
 
 def _index_key(key, x):
-    xp = get_array_module(x.data)
-    if isinstance(key, tuple):
-        return tuple(_index_part(k, xp) for k in key)
-    return _index_part(key, xp)
+    """``key`` with its index arrays (tensors, lists, NumPy/CuPy arrays) as arrays
+    on ``x``'s device.  As in PyTorch, CPU indices work for a GPU tensor (they are
+    copied over), but GPU indices for a CPU tensor are an error."""
+    key = tuple(_index_part(k, x) for k in key) if isinstance(key, tuple) else _index_part(key, x)
+    if backend.is_gpu_array(x.data):
+        check_index_bounds(key, x.shape)
+    return key
 
 
-def _index_part(k, xp):
+def check_index_bounds(key, shape):
+    """Raise ``IndexError`` for an integer index array with an entry outside its axis.
+
+    NumPy does this itself; CuPy wraps such indices around silently, so GPU
+    keys are checked here (one reduction per index array).  Keys with ``None``
+    or ``...`` are left to the library.
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    if any(part is None or part is Ellipsis for part in parts):
+        return
+    axis = 0
+    for part in parts:
+        is_array = hasattr(part, "dtype") and hasattr(part, "ndim")
+        if is_array and part.dtype.kind in "iu" and part.size and axis < len(shape):
+            n = shape[axis]
+            if bool(((part < -n) | (part >= n)).any()):
+                raise IndexError(
+                    f"index {int(part.max()) if bool((part >= n).any()) else int(part.min())} is out of "
+                    f"bounds for axis {axis} with size {n} (tensor of shape {tuple(shape)})"
+                )
+        axis += part.ndim if is_array and part.dtype.kind == "b" else 1
+
+
+def _index_part(k, x):
     if isinstance(k, Tensor):
         k = k.data
-    elif isinstance(k, builtins.list):
-        k = xp.asarray(k)
-    elif hasattr(k, "__array__") and not isinstance(k, xp.ndarray):
-        k = xp.asarray(k)
-    return k
+    if isinstance(k, builtins.list):
+        return get_array_module(x.data).asarray(k)
+    if isinstance(k, numbers.Integral) and not isinstance(k, builtins.bool):
+        return int(k)  # NumPy integers index like Python ints (a 0-d array would not, on CuPy)
+    if not hasattr(k, "__array__"):
+        return k  # slices, None, Ellipsis, Python ints and bools
+    if backend.is_gpu_array(k) and not backend.is_gpu_array(x.data):
+        raise backend.DeviceError(
+            f"index: the index array is on {backend.device_of(k)} but the indexed tensor "
+            f"{tuple(x.shape)} is on {x.device}; move the index with .cpu() first"
+        )
+    return backend.to_device(k, x.device) if hasattr(k, "shape") else get_array_module(x.data).asarray(k)
 
 
 def _as_list(tensors, op):

@@ -153,7 +153,9 @@ class Optimizer:
         """Everything a step allocates, before any parameter changes.
 
         Creates the state of parameters seen for the first time and forms
-        each gradient ∇; returns ``[(p, ∇, state, group)]``.  When this runs
+        each gradient ∇; returns ``[(p, ∇, state, group)]``.  State arrays
+        left on another device (the model was moved with ``.to()`` after some
+        steps) follow their parameter there.  When this runs
         out of memory, the states it created are removed again and the error
         propagates: the parameters and the optimizer are as they were.  (SGD
         and Adam then update in place, on the GPU with fused kernels that
@@ -169,6 +171,8 @@ class Optimizer:
                     if not state:
                         created.append(p)
                         self._init_state(state, p.data, group)
+                    else:
+                        _follow_param(state, p.data)
                     work.append((p, self._gradient(p, group), state, group))
         except MemoryError:
             for p in created:
@@ -313,6 +317,14 @@ def _copy(value):
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
+
+
+def _follow_param(state, param):
+    """Move the state arrays of ``param`` to its device, where they are not already."""
+    device = backend.device_of(param)
+    for key, value in state.items():
+        if hasattr(value, "shape") and backend.device_of(value) != device:
+            state[key] = backend.to_device(value, device)
 
 
 def _plain(value):

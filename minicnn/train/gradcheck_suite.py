@@ -46,6 +46,10 @@ def _ops():
             return fn(*args)
         return run
 
+    def on(x, *arrays):
+        """Constant float64 tensors on ``x``'s device (running statistics, class weights)."""
+        return [mc.tensor(np.asarray(a, dtype=np.float64), device=x.device) for a in arrays]
+
     targets = np.array([0, 2, 1, 2])
     seg = np.array([[0, 1], [2, 0], [1, 1], [2, 2]])
     binary = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
@@ -139,13 +143,13 @@ def _ops():
         Case("adaptive_max_pool3d", "4 -> 2", lambda x: F.adaptive_max_pool3d(x, 2), ((1, 1, 4, 4, 4),)),
         # ---------------------------------------------------------- normalisation and dropout
         Case("batch_norm", "training, affine",
-             lambda x, w, b: F.batch_norm(x, mc.tensor(running[0]), mc.tensor(running[1]), w, b, training=True),
+             lambda x, w, b: F.batch_norm(x, *on(x, *running), w, b, training=True),
              ((4, 3, 2, 2), (3,), (3,))),
         Case("batch_norm", "eval (running statistics)",
-             lambda x, w, b: F.batch_norm(x, mc.tensor(running[0] + 0.1), mc.tensor(running[1] * 2), w, b,
+             lambda x, w, b: F.batch_norm(x, *on(x, running[0] + 0.1, running[1] * 2), w, b,
                                           training=False), ((4, 3, 2, 2), (3,), (3,))),
         Case("batch_norm", "training, 2-d input, no affine",
-             lambda x: F.batch_norm(x, mc.tensor(running[0]), mc.tensor(running[1]), training=True), ((5, 3),)),
+             lambda x: F.batch_norm(x, *on(x, *running), training=True), ((5, 3),)),
         Case("dropout", "p 0.3 (fixed mask)", seeded(lambda x: F.dropout(x, 0.3, training=True)), ((4, 5),)),
         Case("dropout2d", "p 0.5 (fixed mask)", seeded(lambda x: F.dropout2d(x, 0.5, training=True)), ((3, 4, 2, 2),)),
         # ---------------------------------------------------------- activations
@@ -163,7 +167,7 @@ def _ops():
         # ---------------------------------------------------------- losses
         Case("cross_entropy", "mean", lambda x, t: F.cross_entropy(x, t), ((4, 3),), (targets,)),
         Case("cross_entropy", "class weights, label smoothing 0.1",
-             lambda x, t: F.cross_entropy(x, t, weight=mc.tensor(np.array([1.0, 2.0, 0.5])), label_smoothing=0.1),
+             lambda x, t: F.cross_entropy(x, t, weight=on(x, [1.0, 2.0, 0.5])[0], label_smoothing=0.1),
              ((4, 3),), (targets,)),
         Case("cross_entropy", "ignore_index, sum",
              lambda x, t: F.cross_entropy(x, t, ignore_index=1, reduction="sum"), ((4, 3),), (targets,)),
@@ -174,7 +178,7 @@ def _ops():
         Case("binary_cross_entropy", "mean", lambda p, t: F.binary_cross_entropy(p, t), ((2, 3),), (binary,),
              unit=True),
         Case("binary_cross_entropy_with_logits", "pos_weight",
-             lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=mc.tensor(np.array([1.0, 2.0, 3.0]))),
+             lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=on(x, [1.0, 2.0, 3.0])[0]),
              ((2, 3),), (binary,)),
         # ---------------------------------------------------------- resizing and padding
         Case("interpolate", "nearest x2", lambda x: F.interpolate(x, scale_factor=2, mode="nearest"),

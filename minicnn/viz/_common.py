@@ -189,7 +189,7 @@ def prepare_image(model, image, op, *, batch=False):
     checked against the first convolution; the size against the first fully
     connected layer, by running the model up to it.
     """
-    data = image.data if isinstance(image, Tensor) else np.asarray(image)
+    data = image.data if isinstance(image, Tensor) else image if backend.is_gpu_array(image) else np.asarray(image)
     if data.ndim == 3:
         data = data[None]
     if data.ndim != 4 or (not batch and data.shape[0] != 1):

@@ -27,14 +27,14 @@ def test_diamond_graph_sums_both_paths(device):
     assert x.grad.item() == pytest.approx(2 * 2 * 5 * 3.0)
 
 
-def test_tensor_used_twice_in_one_op():
-    x = mc.tensor([1.0, -2.0, 3.0], requires_grad=True)
+def test_tensor_used_twice_in_one_op(device):
+    x = mc.tensor([1.0, -2.0, 3.0], requires_grad=True, device=device)
     (x * x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, -4.0, 6.0])
 
 
-def test_leaf_gradients_accumulate_across_backward_calls():
-    x = mc.tensor([1.0, 2.0], requires_grad=True)
+def test_leaf_gradients_accumulate_across_backward_calls(device):
+    x = mc.tensor([1.0, 2.0], requires_grad=True, device=device)
     (x * 3.0).sum().backward()
     first = x.grad
     (x * 4.0).sum().backward()
@@ -143,10 +143,10 @@ def test_requires_grad_on_intermediate_is_inherited():
     assert (x * c).is_leaf is False and x.is_leaf
 
 
-def test_backward_with_explicit_grad():
-    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+def test_backward_with_explicit_grad(device):
+    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
     y = x * 2.0
-    y.backward(mc.tensor([1.0, 0.5, 0.0]))
+    y.backward(mc.tensor([1.0, 0.5, 0.0], device=device))
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0, 0.0])
 
 

@@ -20,8 +20,8 @@ class WrongSquare(Function):
         return grad
 
 
-def test_passes_on_a_correct_function():
-    x = make(np.random.default_rng(0).normal(size=(3, 4)))
+def test_passes_on_a_correct_function(device):
+    x = make(np.random.default_rng(0).normal(size=(3, 4)), device)
     assert mc.gradcheck(lambda t: (t * t).exp().sum(axis=1), [x])
 
 
@@ -33,8 +33,8 @@ def test_reports_the_worst_element_on_failure():
     assert mc.gradcheck(lambda t: WrongSquare.apply(t), [x], raise_exception=False) is False
 
 
-def test_fast_mode_passes_and_catches():
-    x = make(np.random.default_rng(1).normal(size=(20, 30)))
+def test_fast_mode_passes_and_catches(device):
+    x = make(np.random.default_rng(1).normal(size=(20, 30)), device)
     assert mc.gradcheck(lambda t: (t * t).sum(axis=0), [x], fast=True)
     with pytest.raises(mc.GradcheckError, match=r"position \(0, 3\).*fast .* then elementwise"):
         mc.gradcheck(lambda t: WrongSquare.apply(t), [x], fast=True)

@@ -94,3 +94,23 @@ def test_an_optimizer_that_runs_out_of_memory_while_preparing_changes_nothing(mo
     monkeypatch.undo()
     opt.step()  # and the optimizer still works afterwards
     assert all("momentum_buffer" in opt.state[p] for p in model.parameters())
+
+
+def test_state_follows_a_parameter_moved_to_another_device(monkeypatch):
+    """``model.to(device)`` after some steps: the optimizer's buffers follow the parameters."""
+    model = mc.nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    model(mc.randn(4, 3)).sum().backward()
+    opt.step()
+    moved = []
+    real_device_of = backend.device_of
+
+    def device_of(array):  # pretend the state arrays were left on another device
+        if any(array is v for s in opt.state.values() for v in s.values()) and not moved:
+            return backend.Device("cuda", 3)
+        return real_device_of(array)
+
+    monkeypatch.setattr(backend, "device_of", device_of)
+    monkeypatch.setattr(backend, "to_device", lambda a, d: moved.append(d) or a.copy())
+    opt.step()
+    assert moved and all(d == "cpu" for d in moved)

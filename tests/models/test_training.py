@@ -13,10 +13,10 @@ import minicnn.nn.functional as F
 from minicnn import models, optim
 
 
-def batch(shape, num_classes, seed=0):
+def batch(shape, num_classes, seed=0, device="cpu"):
     rng = np.random.default_rng(seed)
-    x = mc.tensor(rng.standard_normal(shape).astype(np.float32))
-    y = mc.tensor(rng.integers(0, num_classes, shape[0]))
+    x = mc.tensor(rng.standard_normal(shape).astype(np.float32), device=device)
+    y = mc.tensor(rng.integers(0, num_classes, shape[0]), device=device)
     return x, y
 
 
@@ -46,9 +46,9 @@ def assert_learns(losses, factor):
     ("googlenet", {"num_classes": 3}, (2, 3, 32, 32), 3, 1e-3, 0.7),
     ("sequence_cnn", {"num_classes": 3, "dropout": 0.0}, (8, 4, 30), 6, 1e-2, 0.8),
 ])
-def test_classifier_learns(name, kwargs, shape, steps, lr, factor):
-    model = models.get_model(name, **kwargs)
-    x, y = batch(shape, kwargs["num_classes"])
+def test_classifier_learns(name, kwargs, shape, steps, lr, factor, device):
+    model = models.get_model(name, **kwargs).to(device)
+    x, y = batch(shape, kwargs["num_classes"], device=device)
     assert_learns(train(model, x, y, models.googlenet_loss, steps, lr), factor)  # plain CE except GoogLeNet
 
 
@@ -59,16 +59,16 @@ def test_classifier_learns(name, kwargs, shape, steps, lr, factor):
     ("vgg11_bn", {"num_classes": 3, "dropout": 0.0}, (4, 3, 32, 32)),
     ("resnet50", {"num_classes": 3}, (2, 3, 32, 32)),
 ])
-def test_big_classifier_learns(name, kwargs, shape):
-    model = models.get_model(name, **kwargs)
-    x, y = batch(shape, kwargs["num_classes"])
+def test_big_classifier_learns(name, kwargs, shape, device):
+    model = models.get_model(name, **kwargs).to(device)
+    x, y = batch(shape, kwargs["num_classes"], device=device)
     assert_learns(train(model, x, y, F.cross_entropy, 5, 1e-4), 0.8)
 
 
 @pytest.mark.parametrize("cls", [models.ConvAutoencoder, models.UpsampleAutoencoder])
-def test_autoencoder_learns_to_reconstruct(cls):
+def test_autoencoder_learns_to_reconstruct(cls, device):
     images = np.zeros((8, 1, 16, 16), np.float32)  # a bright 6x6 square at a different place in each
     for i, (top, left) in enumerate(np.random.default_rng(0).integers(0, 10, (8, 2))):
         images[i, 0, top:top + 6, left:left + 6] = 1.0
-    x = mc.tensor(images)
-    assert_learns(train(cls(widths=(8, 16)), x, x, F.mse_loss, 15, 1e-2), 0.7)
+    x = mc.tensor(images, device=device)
+    assert_learns(train(cls(widths=(8, 16)).to(device), x, x, F.mse_loss, 15, 1e-2), 0.7)

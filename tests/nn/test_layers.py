@@ -239,14 +239,14 @@ def test_batchnorm_matches_pytorch_in_training_and_evaluation(make, shape, momen
     assert layer.num_batches_tracked.item() == 3  # evaluation leaves the statistics alone
 
 
-def test_batchnorm_eval_uses_running_statistics():
-    bn = nn.BatchNorm1d(2).double().eval()
+def test_batchnorm_eval_uses_running_statistics(device):
+    bn = nn.BatchNorm1d(2).double().eval().to(device)
     bn.load_state_dict({"weight": np.array([2.0, 1.0]), "bias": np.array([0.0, 1.0]),
                         "running_mean": np.array([1.0, -1.0]), "running_var": np.array([4.0, 1.0]),
                         "num_batches_tracked": np.array(5)})
     x = np.array([[3.0, 0.0], [1.0, 1.0]])
     expected = (x - [1.0, -1.0]) / np.sqrt(np.array([4.0, 1.0]) + 1e-5) * [2.0, 1.0] + [0.0, 1.0]
-    assert_close(bn(mc.tensor(x)), expected)
+    assert_close(bn(mc.tensor(x, device=device)), expected)
 
 
 def test_batchnorm_without_running_stats_always_uses_the_batch():
@@ -268,15 +268,15 @@ def test_batchnorm_checks_the_input():
     assert bn.num_batches_tracked.item() == 0  # a rejected input changes nothing
 
 
-def test_dropout_is_identity_in_eval_and_scales_survivors_in_training():
-    x = mc.ones(200, 50)
+def test_dropout_is_identity_in_eval_and_scales_survivors_in_training(device):
+    x = mc.ones(200, 50, device=device)
     drop = nn.Dropout(0.3)
     y = drop(x).numpy()
     assert np.all((y == 0) | np.isclose(y, 1 / 0.7))
     assert (y == 0).mean() == pytest.approx(0.3, abs=0.02)
     drop.eval()
     np.testing.assert_array_equal(drop(x).numpy(), x.numpy())
-    y2 = nn.Dropout2d(0.5)(mc.ones(20, 30, 4, 4)).numpy()
+    y2 = nn.Dropout2d(0.5)(mc.ones(20, 30, 4, 4, device=device)).numpy()
     per_channel = y2.reshape(20, 30, 16)
     assert np.all((per_channel == 0).all(axis=2) | (per_channel != 0).all(axis=2))  # whole channels
 
@@ -309,10 +309,10 @@ def test_losses_match_pytorch(name, reduction, device):
     assert_close(out, expected, rtol=1e-10, atol=1e-12)
 
 
-def test_a_small_network_trains_one_step():
+def test_a_small_network_trains_one_step(device):
     net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
-    x, y = mc.randn(8, 1, 8, 8), mc.randint(0, 3, size=(8,))
+                        nn.Flatten(), nn.Linear(4 * 4 * 4, 3)).to(device)
+    x, y = mc.randn(8, 1, 8, 8, device=device), mc.randint(0, 3, size=(8,), device=device)
     loss_fn = nn.CrossEntropyLoss()
     loss = loss_fn(net(x), y)
     loss.backward()
@@ -323,10 +323,10 @@ def test_a_small_network_trains_one_step():
     assert loss_fn(net(x), y).item() < loss.item()
 
 
-def test_batchnorm_rejected_batch_changes_no_state():
-    bn = mc.nn.BatchNorm2d(3)
+def test_batchnorm_rejected_batch_changes_no_state(device):
+    bn = mc.nn.BatchNorm2d(3).to(device)
     bn.train()
-    x = mc.randn(1, 3, 1, 1)  # one value per channel: batch statistics are undefined
+    x = mc.randn(1, 3, 1, 1, device=device)  # one value per channel: batch statistics are undefined
     with pytest.raises(ValueError):
         bn(x)
     assert int(bn.num_batches_tracked) == 0

@@ -86,15 +86,15 @@ def test_sigmoid_tanh_elu_softplus_are_finite_for_huge_inputs(device):
         np.testing.assert_allclose(F.softplus(x).numpy(), [0, 0, math.log(2), 100, 1000], atol=1e-40)
 
 
-def test_sigmoid_saturates_and_its_gradient_vanishes():
-    x = mc.tensor([-30.0, 0.0, 30.0], dtype=mc.float64, requires_grad=True)
+def test_sigmoid_saturates_and_its_gradient_vanishes(device):
+    x = mc.tensor([-30.0, 0.0, 30.0], dtype=mc.float64, requires_grad=True, device=device)
     F.sigmoid(x).sum().backward()
     # y (1 - y) from the saved output (as PyTorch): 1 - y keeps only ~3 digits at x = 30
     np.testing.assert_allclose(x.grad.numpy(), [math.exp(-30), 0.25, math.exp(-30)], rtol=1e-2)
 
 
-def test_leaky_relu_and_elu_gradients_on_the_negative_side():
-    x = mc.tensor([-2.0, 3.0], dtype=mc.float64, requires_grad=True)
+def test_leaky_relu_and_elu_gradients_on_the_negative_side(device):
+    x = mc.tensor([-2.0, 3.0], dtype=mc.float64, requires_grad=True, device=device)
     (F.leaky_relu(x, 0.1) + F.elu(x, alpha=2.0)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.1 + 2.0 * math.exp(-2.0), 2.0])
 
@@ -136,9 +136,9 @@ def test_softmax_and_log_softmax_are_stable_at_1000(device, dtype):
     np.testing.assert_allclose(log_p, [[0, -1000, -2000], [-math.log(2), -math.log(2), -2000 - math.log(2)]], rtol=1e-6)
 
 
-def test_softmax_gradient_formula_on_a_small_example():
+def test_softmax_gradient_formula_on_a_small_example(device):
     # y = softmax(x); dL/dx = y * (g - sum(g * y)) with g = [1, 0, 0] (L = y_0)
-    x = mc.tensor([1.0, 2.0, 3.0], dtype=mc.float64, requires_grad=True)
+    x = mc.tensor([1.0, 2.0, 3.0], dtype=mc.float64, requires_grad=True, device=device)
     F.softmax(x, axis=0)[0].backward()
     y = _np_softmax(np.array([1.0, 2.0, 3.0]), 0)
     np.testing.assert_allclose(x.grad.numpy(), y * (np.array([1.0, 0, 0]) - y[0]))
@@ -162,8 +162,8 @@ def test_logsumexp(device, shape, seed, keepdims, data):
     check_grad(lambda x: F.logsumexp(x, axis, keepdims), a, device=device)
 
 
-def test_logsumexp_is_stable():
-    x = mc.tensor([[1000.0, 1000.0], [-1000.0, -1000.0]], dtype=mc.float64)
+def test_logsumexp_is_stable(device):
+    x = mc.tensor([[1000.0, 1000.0], [-1000.0, -1000.0]], dtype=mc.float64, device=device)
     np.testing.assert_allclose(F.logsumexp(x, dim=1, keepdim=False).numpy(), [1000 + math.log(2), -1000 + math.log(2)])
 
 
@@ -180,11 +180,11 @@ def test_maxout(device, n, groups, k, spatial, seed):
     check_grad(lambda x: F.maxout(x, k), a, device=device)
 
 
-def test_maxout_gradient_goes_to_the_winner_of_each_group():
-    x = mc.tensor([[1.0, 5.0, 3.0, 2.0, 0.0, 4.0]], requires_grad=True)
+def test_maxout_gradient_goes_to_the_winner_of_each_group(device):
+    x = mc.tensor([[1.0, 5.0, 3.0, 2.0, 0.0, 4.0]], requires_grad=True, device=device)
     y = F.maxout(x, 3)  # groups (1, 5, 3) and (2, 0, 4)
     np.testing.assert_array_equal(y.numpy(), [[5.0, 4.0]])
-    (y * mc.tensor([[10.0, 20.0]])).sum().backward()
+    (y * mc.tensor([[10.0, 20.0]], device=device)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 10, 0, 0, 0, 20]])
 
 

@@ -58,9 +58,9 @@ def test_numbers_on_the_left(device):
     check_grad(lambda t: 2.0 / t - 3.0**t, a, device=device)
 
 
-def test_pow_gradient_at_zero_base_is_finite():
-    x = mc.tensor([0.0, 1.0], dtype=mc.float64, requires_grad=True)
-    e = mc.tensor([2.0, 2.0], dtype=mc.float64, requires_grad=True)
+def test_pow_gradient_at_zero_base_is_finite(device):
+    x = mc.tensor([0.0, 1.0], dtype=mc.float64, requires_grad=True, device=device)
+    e = mc.tensor([2.0, 2.0], dtype=mc.float64, requires_grad=True, device=device)
     (x**e).sum().backward()
     np.testing.assert_allclose(e.grad.numpy(), [0.0, 0.0])
     np.testing.assert_allclose(x.grad.numpy(), [0.0, 2.0])
@@ -72,8 +72,8 @@ def test_neg(device):
     check_grad(lambda x: -x, a, device=device)
 
 
-def test_float32_stays_float32_with_python_numbers():
-    x = mc.ones(3)
+def test_float32_stays_float32_with_python_numbers(device):
+    x = mc.ones(3, device=device)
     assert (x * 1.0001 + 0.001).dtype == mc.float32
     assert (2.5 / x).dtype == mc.float32
 

@@ -30,8 +30,8 @@ def test_unary(device, name, shape):
     check_grad(fn, a, device=device)
 
 
-def test_abs_and_relu_gradient_at_zero_is_zero():
-    x = mc.tensor([0.0], requires_grad=True)
+def test_abs_and_relu_gradient_at_zero_is_zero(device):
+    x = mc.tensor([0.0], requires_grad=True, device=device)
     (mc.abs(x) + mc.relu(x)).sum().backward()
     assert x.grad.item() == 0.0
 
@@ -45,8 +45,8 @@ def test_clip(device, shape):
     check_grad(lambda x: mc.clip(x, max=0.5), a, device=device)
 
 
-def test_clip_gradient_passes_at_the_bounds_inclusive():
-    x = mc.tensor([-1.0, 0.0, 1.0, 2.0], requires_grad=True)
+def test_clip_gradient_passes_at_the_bounds_inclusive(device):
+    x = mc.tensor([-1.0, 0.0, 1.0, 2.0], requires_grad=True, device=device)
     x.clip(-1.0, 1.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 1.0, 0.0])
 
@@ -78,9 +78,9 @@ def test_maximum_minimum(device, name, shapes):
     check_grad(fn, a, b, device=device)
 
 
-def test_maximum_ties_split_the_gradient():
-    a = mc.tensor([1.0, 2.0], requires_grad=True)
-    b = mc.tensor([1.0, 3.0], requires_grad=True)
+def test_maximum_ties_split_the_gradient(device):
+    a = mc.tensor([1.0, 2.0], requires_grad=True, device=device)
+    b = mc.tensor([1.0, 3.0], requires_grad=True, device=device)
     mc.maximum(a, b).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), [0.5, 0.0])
     np.testing.assert_allclose(b.grad.numpy(), [0.5, 1.0])

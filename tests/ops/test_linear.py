@@ -30,10 +30,10 @@ def test_linear_matches_torch(device):
     assert_close(F.linear(make(x, device), make(w, device), make(b, device)), expected.numpy(), rtol=1e-12)
 
 
-def test_linear_gradients_on_a_small_example():
-    x = mc.tensor([[1.0, 2.0]], dtype=mc.float64, requires_grad=True)
-    w = mc.tensor([[3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], dtype=mc.float64, requires_grad=True)
-    b = mc.tensor([0.5, 0.5, 0.5], dtype=mc.float64, requires_grad=True)
+def test_linear_gradients_on_a_small_example(device):
+    x = mc.tensor([[1.0, 2.0]], dtype=mc.float64, requires_grad=True, device=device)
+    w = mc.tensor([[3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], dtype=mc.float64, requires_grad=True, device=device)
+    b = mc.tensor([0.5, 0.5, 0.5], dtype=mc.float64, requires_grad=True, device=device)
     F.linear(x, w, b).sum().backward()  # dL/dy = 1 everywhere
     np.testing.assert_array_equal(x.grad.numpy(), [[15.0, 18.0]])  # column sums of W
     np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 2.0]] * 3)  # each row gets x

@@ -113,23 +113,23 @@ def test_cross_entropy_matches_torch(device):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_mean_over_only_ignored_targets_is_nan_as_in_pytorch():
-    loss = F.cross_entropy(mc.tensor(random_array((2, 3))), mc.tensor([-100, -100]))
-    assert math.isnan(loss.item())
-    assert F.cross_entropy(mc.tensor(random_array((2, 3))), mc.tensor([-100, -100]), reduction="sum").item() == 0
+def test_mean_over_only_ignored_targets_is_nan_as_in_pytorch(device):
+    x, ignored = mc.tensor(random_array((2, 3)), device=device), mc.tensor([-100, -100], device=device)
+    assert math.isnan(F.cross_entropy(x, ignored).item())
+    assert F.cross_entropy(x, ignored, reduction="sum").item() == 0
 
 
-def test_cross_entropy_gradient_is_softmax_minus_onehot():
+def test_cross_entropy_gradient_is_softmax_minus_onehot(device):
     logits = np.array([[2.0, 1.0, 0.1], [0.5, 0.5, 3.0]])
-    x = mc.tensor(logits, requires_grad=True)
-    F.cross_entropy(x, mc.tensor([0, 2]), reduction="sum").backward()
+    x = mc.tensor(logits, requires_grad=True, device=device)
+    F.cross_entropy(x, mc.tensor([0, 2], device=device), reduction="sum").backward()
     softmax = np.exp(_np_log_softmax(logits))
     np.testing.assert_allclose(x.grad.numpy(), softmax - np.eye(3)[[0, 2]], rtol=1e-12)
 
 
-def test_cross_entropy_of_one_unbatched_sample():
+def test_cross_entropy_of_one_unbatched_sample(device):
     logits = random_array((4,), seed=3)
-    got = F.cross_entropy(mc.tensor(logits), mc.tensor(2))
+    got = F.cross_entropy(mc.tensor(logits, device=device), mc.tensor(2, device=device))
     assert got.shape == () and np.isclose(got.item(), -_np_log_softmax(logits[None])[0, 2])
 
 
@@ -217,12 +217,12 @@ def test_bce_matches_torch(device):
 
 
 # ------------------------------------------------------------------- bad input
-def test_target_out_of_range_names_the_value_and_the_class_count():
-    x = mc.tensor(random_array((2, 3)))
+def test_target_out_of_range_names_the_value_and_the_class_count(device):
+    x = mc.tensor(random_array((2, 3)), device=device)
     with pytest.raises(IndexError, match=r"target 3 is out of bounds for 3 classes"):
-        F.cross_entropy(x, mc.tensor([0, 3]))
+        F.cross_entropy(x, mc.tensor([0, 3], device=device))
     with pytest.raises(IndexError, match=r"target -1 is out of bounds for 3 classes"):
-        F.nll_loss(x, mc.tensor([-1, 0]))
+        F.nll_loss(x, mc.tensor([-1, 0], device=device))
 
 
 def test_float_targets_where_class_indices_are_needed():

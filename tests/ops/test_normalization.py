@@ -73,14 +73,14 @@ def test_evaluation_uses_the_running_stats(device, shape, seed):
     check_grad(lambda x_, g_, b_: F.batch_norm(x_, rm, rv, g_, b_), x, gamma, beta, device=device)
 
 
-def test_compact_backward_formula_on_a_small_example():
+def test_compact_backward_formula_on_a_small_example(device):
     # one channel, x = [1, 2, 3, 6], dy = [1, 0, 0, 0]:
     # dx = (1/m) gamma / sigma (m dy - sum dy - xhat sum(dy xhat))
     x_np, dy = np.array([1.0, 2.0, 3.0, 6.0]), np.array([1.0, 0.0, 0.0, 0.0])
-    x = mc.tensor(x_np.reshape(4, 1), requires_grad=True)
-    gamma = mc.tensor([2.0], dtype=mc.float64, requires_grad=True)
+    x = mc.tensor(x_np.reshape(4, 1), requires_grad=True, device=device)
+    gamma = mc.tensor([2.0], dtype=mc.float64, requires_grad=True, device=device)
     y = F.batch_norm(x, None, None, gamma, None, training=True, eps=0.0)
-    (y[:, 0] * mc.tensor(dy)).sum().backward()
+    (y[:, 0] * mc.tensor(dy, device=device)).sum().backward()
     sigma = x_np.std()
     xhat = (x_np - x_np.mean()) / sigma
     expected = 2.0 / sigma / 4 * (4 * dy - dy.sum() - xhat * (dy * xhat).sum())
@@ -105,15 +105,15 @@ def test_matches_torch_including_running_stats(device):
     assert_close(rv, trv.numpy(), rtol=1e-6)
 
 
-def test_channel_mismatch_raises_before_touching_the_running_stats():
-    x = mc.tensor(random_array((4, 3)))
-    rm, rv = mc.zeros(3, dtype=mc.float64), mc.ones(3, dtype=mc.float64)
+def test_channel_mismatch_raises_before_touching_the_running_stats(device):
+    x = mc.tensor(random_array((4, 3)), device=device)
+    rm, rv = mc.zeros(3, dtype=mc.float64, device=device), mc.ones(3, dtype=mc.float64, device=device)
     with pytest.raises(ValueError, match=r"input has 3 channels \(shape \(4, 3\)\) but weight has shape \(2,\)"):
-        F.batch_norm(x, rm, rv, mc.ones(2, dtype=mc.float64), None, training=True)
+        F.batch_norm(x, rm, rv, mc.ones(2, dtype=mc.float64, device=device), None, training=True)
     with pytest.raises(ValueError, match=r"input has 3 channels .* but running_mean has shape \(4,\)"):
-        F.batch_norm(x, mc.zeros(4), rv, training=True)
+        F.batch_norm(x, mc.zeros(4, device=device), rv, training=True)
     with pytest.raises(ValueError, match=r"more than 1 value per channel when training, got input of shape \(1, 3\)"):
-        F.batch_norm(mc.tensor(random_array((1, 3))), rm, rv, training=True)
+        F.batch_norm(mc.tensor(random_array((1, 3)), device=device), rm, rv, training=True)
     np.testing.assert_array_equal(rm.numpy(), np.zeros(3))
     np.testing.assert_array_equal(rv.numpy(), np.ones(3))
 

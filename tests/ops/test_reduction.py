@@ -84,14 +84,14 @@ def test_max_result_has_pytorch_field_names():
     assert mc.max(mc.tensor([1.0, 5.0])).item() == 5.0
 
 
-def test_ties_full_max_splits_gradient_evenly():
-    x = mc.tensor([1.0, 3.0, 3.0, 0.0], requires_grad=True)
+def test_ties_full_max_splits_gradient_evenly(device):
+    x = mc.tensor([1.0, 3.0, 3.0, 0.0], requires_grad=True, device=device)
     x.max().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.5, 0.5, 0.0])
 
 
-def test_ties_max_along_axis_gives_gradient_to_returned_index():
-    x = mc.tensor([[1.0, 3.0, 3.0]], requires_grad=True)
+def test_ties_max_along_axis_gives_gradient_to_returned_index(device):
+    x = mc.tensor([[1.0, 3.0, 3.0]], requires_grad=True, device=device)
     values, indices = x.max(axis=1)
     values.sum().backward()
     assert indices.item() == 1

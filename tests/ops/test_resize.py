@@ -62,8 +62,8 @@ def test_nearest_integer_scale_is_repetition(device):
     assert_close(F.interpolate(make(x, device), scale_factor=(3, 2)), expected)
 
 
-def test_upsampling_gradient_sums_over_the_copies():
-    x = mc.tensor(np.arange(4.0).reshape(1, 1, 2, 2), requires_grad=True)
+def test_upsampling_gradient_sums_over_the_copies(device):
+    x = mc.tensor(np.arange(4.0).reshape(1, 1, 2, 2), requires_grad=True, device=device)
     F.interpolate(x, scale_factor=2).sum().backward()  # every input pixel is copied 4 times
     np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 2, 2), 4.0))
 
@@ -130,8 +130,8 @@ def test_constant_pad_value_and_negative_padding_crops(device):
     check_grad(lambda t: F.pad(t, (-1, 2, 1, -2)), x, device=device)
 
 
-def test_pad_gradient_of_reflect_adds_the_mirrored_copies():
-    x = mc.tensor([[[1.0, 2.0, 3.0]]], requires_grad=True)
+def test_pad_gradient_of_reflect_adds_the_mirrored_copies(device):
+    x = mc.tensor([[[1.0, 2.0, 3.0]]], requires_grad=True, device=device)
     y = F.pad(x, (2, 1), mode="reflect")  # [3 2 | 1 2 3 | 2]
     np.testing.assert_array_equal(y.numpy(), [[[3, 2, 1, 2, 3, 2]]])
     y.sum().backward()

@@ -93,18 +93,19 @@ def test_indexing_forward_and_scatter_add_backward(device, key):
     check_grad(lambda x: x[key] * 2.0, a, device=device)
 
 
-def test_repeated_index_accumulates():
-    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+def test_repeated_index_accumulates(device):
+    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
     x[[0, 0, 2]].sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 0.0, 1.0])
 
 
-def test_boolean_mask_tensor_and_integer_tensor_keys():
-    x = mc.tensor([[1.0, -2.0], [-3.0, 4.0]], requires_grad=True)
+def test_boolean_mask_tensor_and_integer_tensor_keys(device):
+    x = mc.tensor([[1.0, -2.0], [-3.0, 4.0]], requires_grad=True, device=device)
     x[x > 0].sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.0], [0.0, 1.0]])
-    rows = mc.tensor([1, 0])
+    rows = mc.tensor([1, 0])  # CPU indices work for a tensor on any device (as in PyTorch)
     assert x[rows, rows].tolist() == [4.0, 1.0]
+    assert x[np.array([1, 0]), mc.tensor([1, 0], device=device)].tolist() == [4.0, 1.0]
 
 
 def test_index_out_of_range_names_the_shape():
@@ -148,3 +149,17 @@ def test_cat_and_split_errors_name_the_shapes():
         mc.ones(2, 3).reshape(4)
     with pytest.raises(ValueError, match="not a permutation"):
         mc.ones(2, 3).permute(0, 0)
+
+
+def test_index_bounds_check_used_for_gpu_keys():
+    """CuPy wraps out-of-range index arrays around; minicnn checks GPU keys itself
+    (the check is plain array code, run here on NumPy arrays)."""
+    from minicnn.ops.shape import check_index_bounds
+
+    check_index_bounds((np.array([0, 2]), slice(None), np.array([-4, 3])), (3, 5, 4))
+    with pytest.raises(IndexError, match=r"index 3 is out of bounds for axis 0 with size 3 \(tensor of shape \(3, 5\)\)"):
+        check_index_bounds(np.array([0, 3]), (3, 5))
+    with pytest.raises(IndexError, match="index -6 is out of bounds for axis 1 with size 5"):
+        check_index_bounds((1, np.array([-6])), (3, 5))
+    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 2 with size 4"):
+        check_index_bounds((np.ones((3, 5), dtype=bool), np.array([7])), (3, 5, 4))

@@ -500,9 +500,9 @@ def test_lbfgs_solves_a_quadratic_exactly_with_line_search(device):
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
-def test_lbfgs_against_torch(line_search_fn):
+def test_lbfgs_against_torch(line_search_fn, device):
     torch = pytest.importorskip("torch")
-    p = mc.nn.Parameter(mc.tensor([-1.5, 2.0], dtype=mc.float64))
+    p = mc.nn.Parameter(mc.tensor([-1.5, 2.0], dtype=mc.float64, device=device))
     opt = optim.LBFGS([p], lr=0.5, max_iter=4, history_size=3, line_search_fn=line_search_fn)
     tp = torch.nn.Parameter(torch.tensor([-1.5, 2.0], dtype=torch.float64))
     topt = torch.optim.LBFGS([tp], lr=0.5, max_iter=4, history_size=3, line_search_fn=line_search_fn)

@@ -34,9 +34,9 @@ def assert_bit_identical(a, b):
         assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
 
 
-def test_fit_learns_and_evaluate_predict(task):
+def test_fit_learns_and_evaluate_predict(task, device):
     train, val = task
-    trainer = make_trainer(lr=0.1, epochs=8)
+    trainer = make_trainer(lr=0.1, epochs=8, device=device)
     history = trainer.fit(train, val, epochs=8)
     assert [row["epoch"] for row in history] == list(range(1, 9))
     assert history[-1]["train_loss"] < history[0]["train_loss"]
@@ -44,7 +44,7 @@ def test_fit_learns_and_evaluate_predict(task):
     assert stats["accuracy"] >= 0.9 and stats["loss"] == pytest.approx(history[-1]["val_loss"])
     x, y = make_task(10, seed=5)
     out = trainer.predict(x, batch_size=4)
-    assert out.shape == (10, 3)
+    assert out.shape == (10, 3) and out.device == device
     assert trainer.model.training  # predict and evaluate restore the mode
     assert trainer.stop_reason == "completed"
     assert {"lr", "train_accuracy", "val_accuracy", "images_per_s", "time_s"} <= set(history[0])
