@@ -15,16 +15,14 @@ _version = re.search(
     r'^__version__ = "([^"]+)"', (_here / "minicnn" / "__init__.py").read_text(), re.M
 ).group(1)
 
-# GPU: CuPy ships one wheel per CUDA major version.  The extra names the
-# generic package (built from source against the local CUDA); users with a
-# CUDA 12 or 13 driver should prefer the prebuilt wheels:
-#     pip install cupy-cuda12x      # CUDA 12.x
-#     pip install cupy-cuda13x      # CUDA 13.x
-# (see README.md, "GPU").
+# GPU: CuPy ships one wheel per CUDA major version; its ``ctk`` extra brings
+# the CUDA libraries it loads (cuBLAS, NVRTC, cuRAND, ...) as wheels, so only
+# the driver has to be on the machine.  The plain ``gpu`` extra builds the
+# generic package against a local CUDA toolkit (see docs/gpu.md).
 extras = {
     "gpu": ["cupy>=13"],
-    "gpu-cuda12": ["cupy-cuda12x>=13"],
-    "gpu-cuda13": ["cupy-cuda13x>=14"],
+    "gpu-cuda12": ["cupy-cuda12x[ctk]>=14"],
+    "gpu-cuda13": ["cupy-cuda13x[ctk]>=14"],
     # Compile checks of the CUDA kernels without a GPU (CI's second step):
     # NVRTC from the CUDA 13 wheels, driven by cuda-core; CuPy beside them so
     # that "CuPy installed, no GPU" is tested too.

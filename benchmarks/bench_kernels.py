@@ -3,7 +3,8 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_kernels.py \
         [--suite kernels|startup] [--rounds 7] [--json out.json]
 
-A thin script around ``minicnn.bench`` (the same as ``minicnn bench --suite kernels``).
+A thin script around ``minicnn bench --suite kernels``, which takes the same options;
+``--device cuda`` runs the GPU suite (see ``benchmarks/gpu_check.sh`` for the whole GPU check).
 """
 import argparse
 import sys

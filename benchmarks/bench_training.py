@@ -3,7 +3,8 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_training.py \
         [--models lenet5 resnet20] [--rounds 7] [--json out.json] [--plot out.png]
 
-A thin script around ``minicnn.bench`` (the same as ``minicnn bench --suite training``).
+A thin script around ``minicnn bench --suite training``, which takes the same options;
+``--device cuda`` runs the GPU suite (see ``benchmarks/gpu_check.sh`` for the whole GPU check).
 """
 import argparse
 import sys

@@ -5,13 +5,20 @@ ResNet-20's first and last stages, a VGG pooling layer, a ResNet batch norm),
 so a speed-up here is one that training sees.  Implementations run in turns,
 round after round; the speed-up is the median of per-round ratios
 reference time / implementation time.
+
+On the CPU (``run_kernels(rounds)``) the contenders are the reference and
+Numba.  On the GPU (``run_kernels(rounds, device="cuda")``) they are the CuPy
+kernel and the reference on the same GPU arrays, beside the CPU's fastest on
+host copies of them (see ``run_gpu_kernels``).
 """
 from __future__ import annotations
+
+import warnings
+from functools import partial
 
 import numpy as np
 
 from .. import kernels
-from ..backend import cuda_is_available
 from .timing import interleaved, median, median_ratio
 
 # (label, x shape, kernel, stride, padding)
@@ -25,11 +32,18 @@ POOL_CASES = [
     ("vgg pool1 b128", (128, 64, 32, 32), (2, 2), (2, 2), (0, 0)),
 ]
 BN_CASES = [("resnet20 stage1 b128", (128, 16, 32, 32))]
+# the optimizers' fused in-place updates (registered by minicnn.optim), on one large weight
+OPTIMIZER_CASES = [("vgg stage3 conv weight", (256, 256, 3, 3))]
 
 
 def _implementations(name):
-    """The implementations to time: reference, numba, and cupy where a GPU is there."""
-    return [impl for impl in kernels.available(name) if impl != "cupy" or cuda_is_available()]
+    """The CPU implementations to time: the reference, and Numba where it is installed."""
+    return [impl for impl in kernels.available(name) if impl != "cupy"]
+
+
+def _cpu_fastest(name):
+    """The CPU's fastest implementation of ``name``: numba, or the reference without Numba."""
+    return "numba" if "numba" in kernels.available(name) else "reference"
 
 
 def _cases(rng):
@@ -59,25 +73,24 @@ def _cases(rng):
         yield "batch_norm_statistics", label, (x,)
         yield "batch_norm_normalize", label, (x, mean, inv_std, ones, zeros)
         yield "batch_norm_backward", label, (x, xhat, inv_std)
+    for label, shape in OPTIMIZER_CASES:  # in place: repeated calls keep changing the arrays, as training does
+        param, grad = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+        if kernels.available("sgd_update"):
+            buf = grad.copy()
+            yield "sgd_update", label, (param.copy(), grad, buf, 0.01, 0.9, 0.0, False, False)
+        if kernels.available("adam_update"):
+            m, v = 0.1 * grad, grad * grad
+            yield "adam_update", label, (param.copy(), grad, m, v, None, 1e-3, 0.9, 0.999, 1e-8, 10)
 
 
-def _on_device(args, impl):
-    """Move the array arguments to the GPU for the cupy implementation."""
-    if impl != "cupy":
-        return args
-    import cupy
-
-    return tuple(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
-
-
-def run_kernels(rounds, log=print):
+def run_kernels(rounds, log=print, device="cpu"):
+    """One row per (kernel, case): the CPU suite, or with ``device="cuda"`` the GPU suite."""
+    if device != "cpu":
+        return run_gpu_kernels(rounds, log)
     rows = []
     for name, label, args in _cases(np.random.default_rng(0)):
         impls = _implementations(name)
-        funcs = {}
-        for impl in impls:
-            func, impl_args = kernels.implementation(name, impl), _on_device(args, impl)
-            funcs[impl] = _synchronised(lambda func=func, impl_args=impl_args: func(*impl_args), impl)
+        funcs = {impl: partial(kernels.implementation(name, impl), *args) for impl in impls}
         times = interleaved(funcs, rounds)
         row = {"kernel": name, "case": label}
         for impl, values in times.items():
@@ -90,14 +103,95 @@ def run_kernels(rounds, log=print):
     return rows
 
 
-def _synchronised(func, impl):
-    """GPU work is asynchronous: wait for it so that the timing covers it."""
-    if impl != "cupy":
-        return func
-    import cupy
+def run_gpu_kernels(rounds, log=print):
+    """Each kernel on the GPU next to the CPU, in turns within each round.
 
-    def run():
-        func()
-        cupy.cuda.get_current_stream().synchronize()
+    Three contenders per case: the ``cupy`` implementation on GPU arrays (left
+    out, and its figures None, where the kernel has none), the ``reference``
+    on the same GPU arrays (the readable ``xp`` code run by CuPy), and the
+    CPU's fastest (``numba``, or the reference without Numba) on the host
+    arrays.  Row keys:
 
-    return run
+    * ``cupy_ms``, ``reference_gpu_ms``, ``cpu_ms`` (``cpu_impl`` names it): medians;
+    * ``cupy_speedup``: reference-on-GPU time / cupy time (median of per-round ratios);
+    * ``gpu_vs_cpu``: CPU time / GPU time, the GPU's side being ``gpu_impl``
+      (cupy where it exists, else the reference on the GPU);
+    * ``<contender>_error``: the exception of a contender that failed (and was left out).
+    """
+    from .. import cuda
+
+    rows = []
+    for name, label, args in _cases(np.random.default_rng(0)):
+        gpu_args = _to_gpu(args)
+        funcs = {}
+        if "cupy" in kernels.available(name):
+            funcs["cupy"] = partial(kernels.implementation(name, "cupy"), *gpu_args)
+        funcs["reference_gpu"] = partial(kernels.implementation(name, "reference"), *gpu_args)
+        cpu_impl = _cpu_fastest(name)
+        funcs["cpu"] = partial(kernels.implementation(name, cpu_impl), *args)
+        syncs = {"cupy": cuda.synchronize, "reference_gpu": cuda.synchronize}
+        row = {"kernel": name, "case": label, "cpu_impl": cpu_impl}
+        for contender in ("cupy", "reference_gpu"):
+            error = _first_call_error(funcs[contender], syncs[contender]) if contender in funcs else None
+            if error is not None:
+                row[f"{contender}_error"] = error
+                del funcs[contender]
+        times = interleaved(funcs, rounds, warmup=3, sync=syncs)
+        for contender in ("cupy", "reference_gpu", "cpu"):
+            row[f"{contender}_ms"] = 1e3 * median(times[contender]) if contender in times else None
+        row["cupy_speedup"] = _ratio(times, "reference_gpu", "cupy")
+        row["gpu_impl"] = "cupy" if "cupy" in times else "reference" if "reference_gpu" in times else None
+        row["gpu_vs_cpu"] = _ratio(times, "cpu", "cupy" if "cupy" in times else "reference_gpu")
+        log(_gpu_line(row))
+        rows.append(row)
+    return rows
+
+
+def _to_gpu(args):
+    """The arguments with every NumPy array copied to the GPU."""
+    from ..backend import Device, to_device
+
+    gpu = Device("cuda")
+    return tuple(to_device(a, gpu) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _first_call_error(func, sync):
+    """Run ``func`` (a ``partial`` of a kernel) once: what went wrong as text, or None.
+
+    Wrong is an exception, or a fast kernel that failed to compile and now runs
+    the reference in its place (``kernels/lazy.py``), whose timing would
+    pass the reference off as the CUDA kernel.
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            func()
+            sync()
+    except Exception as exc:  # a failing GPU kernel must not end the whole benchmark
+        return f"{type(exc).__name__}: {exc}"
+    kernel = func.func
+    compiled = getattr(kernel, "compiled", None)
+    if compiled is not None and compiled is getattr(kernel, "reference", None):
+        said = [str(w.message) for w in caught if "failed to compile" in str(w.message)]
+        return "fell back to the reference" + (f" ({said[0]})" if said else " (it failed to compile)")
+    return None
+
+
+def _ratio(times, numerator, denominator):
+    if numerator not in times or denominator not in times:
+        return None
+    return median_ratio(times[numerator], times[denominator])
+
+
+def _gpu_line(row):
+    def ms(key):
+        return "      -" if row[key] is None else f"{row[key]:7.2f}"
+
+    def times(key):
+        return "    -" if row[key] is None else f"x{row[key]:<4.1f}"
+
+    text = (f"{row['kernel']:<22} {row['case']:<22} cupy {ms('cupy_ms')} ms  reference(gpu) "
+            f"{ms('reference_gpu_ms')} ms  {row['cpu_impl']}(cpu) {ms('cpu_ms')} ms  "
+            f"cupy/reference {times('cupy_speedup')}  gpu/cpu {times('gpu_vs_cpu')}")
+    errors = [f"{key[:-6]} failed: {row[key]}" for key in row if key.endswith("_error")]
+    return "  ".join([text] + errors)

@@ -31,8 +31,44 @@ def blas_description():
     ) or "no BLAS found by threadpoolctl"
 
 
-def machine_description(threads=None):
-    """A dict for the JSON output (and the Markdown header)."""
+def distribution_version(import_name):
+    """The installed version of the package imported as ``import_name``, found without importing it.
+
+    CuPy comes as ``cupy``, ``cupy-cuda12x``, ``cupy-cuda13x``, ...; all are imported as ``cupy``.
+    """
+    from importlib import metadata
+
+    for distribution in metadata.packages_distributions().get(import_name, []):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def gpu_description(index=0):
+    """The GPU the benchmark ran on: its name (as the driver gives it), the GPU count, and the
+    CUDA and cuDNN versions of PyTorch where PyTorch sees the GPU (its comparison column)."""
+    from .. import backend
+
+    info = {
+        "name": backend.cuda_device_name(index),
+        "index": index,
+        "count": backend.cuda_device_count(),
+        "cupy": distribution_version("cupy"),
+    }
+    try:
+        import torch
+    except ImportError:
+        return info
+    if torch.cuda.is_available():
+        info["torch_cuda"] = torch.version.cuda
+        info["cudnn"] = torch.backends.cudnn.version()
+    return info
+
+
+def machine_description(threads=None, device="cpu"):
+    """A dict for the JSON output (and the Markdown header); with ``gpu`` when ``device`` is cuda."""
     import numpy
 
     info = {
@@ -44,11 +80,14 @@ def machine_description(threads=None):
         "blas": blas_description(),
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ},
     }
-    for package in ("numba", "torch", "cupy"):
+    for package in ("numba", "torch"):
         try:
             info[package] = __import__(package).__version__
         except ImportError:
             info[package] = None
+    info["cupy"] = distribution_version("cupy")  # (cupy is imported by minicnn.backend alone)
+    if device != "cpu":
+        info["gpu"] = gpu_description()
     return info
 
 

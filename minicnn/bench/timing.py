@@ -5,41 +5,76 @@ runs at that moment.  So the things being compared run in turns, round after
 round (A, B, A, B, ...), with a short sleep between them (BLAS and OpenMP
 threads spin for a while after a call and would steal the next one's cores),
 and every comparison is the median of the per-round ratios.
+
+GPU work is asynchronous: a call returns once its kernels are queued, not when
+they have run.  Every reading of the clock is therefore preceded by a call of
+the function's ``sync`` (``minicnn.cuda.synchronize``, ``torch.cuda.synchronize``;
+nothing on the CPU), so that a timing starts on an idle device and covers all
+the work it queued::
+
+    sync(); start = clock(); func() x calls; sync(); stop = clock()
+
+``seconds`` is the only place that reads the clock.
 """
 from __future__ import annotations
 
 import statistics
 import time
 
+# the clock every timing reads (a module attribute so that tests can replace it)
+clock = time.perf_counter
 
-def seconds(func, calls=1):
-    """Wall time of ``calls`` calls of ``func``, per call."""
-    start = time.perf_counter()
+
+def no_sync():
+    """The ``sync`` of CPU work: nothing is queued, so there is nothing to wait for."""
+
+
+def seconds(func, calls=1, sync=no_sync):
+    """Wall time of ``calls`` calls of ``func``, per call; ``sync()`` runs before each clock read."""
+    sync()
+    start = clock()
     for _ in range(calls):
         func()
-    return (time.perf_counter() - start) / calls
+    sync()
+    return (clock() - start) / calls
 
 
-def calls_for(func, target=0.02):
+def calls_for(func, target=0.02, sync=no_sync):
     """How many calls make one timing last about ``target`` seconds (tiny steps are noisy)."""
-    once = seconds(func)
+    once = seconds(func, sync=sync)
     return max(1, min(50, int(target / max(once, 1e-6))))
 
 
-def interleaved(funcs, rounds, warmup=2, pause=0.05):
+def _per_name(value, names, default):
+    """``value`` as a dict name -> value: a dict is completed with ``default``, anything else is shared."""
+    if isinstance(value, dict):
+        return {name: value.get(name, default) for name in names}
+    return dict.fromkeys(names, default if value is None else value)
+
+
+def interleaved(funcs, rounds, warmup=2, pause=0.05, sync=None):
     """Time every function of ``funcs`` (a dict name -> callable) once per round, in turns.
 
-    Returns ``{name: [seconds per round]}``.
+    ``rounds`` is a number, or a dict name -> number for functions that take
+    part in fewer rounds (the first ones: a slow CPU beside a GPU; names left
+    out take part in all); the run lasts the largest.  ``sync`` is a callable for all, or a dict name ->
+    callable (missing names: ``no_sync``).  Each function first runs
+    ``warmup`` times untimed (JIT compilation, CuPy's kernel cache, cuDNN's
+    algorithm search).  Returns ``{name: [seconds per round]}``.
     """
-    for func in funcs.values():
-        for _ in range(warmup):
-            func()
-    calls = {name: calls_for(func) for name, func in funcs.items()}
+    rounds = _per_name(rounds, funcs, max(rounds.values()) if isinstance(rounds, dict) else rounds)
+    syncs = _per_name(sync, funcs, no_sync)
+    for name, func in funcs.items():
+        if rounds[name] > 0:
+            for _ in range(warmup):
+                func()
+    calls = {name: calls_for(func, sync=syncs[name]) for name, func in funcs.items() if rounds[name] > 0}
     times = {name: [] for name in funcs}
-    for _ in range(rounds):
+    for i in range(max(rounds.values(), default=0)):
         for name, func in funcs.items():
-            times[name].append(seconds(func, calls[name]))
-            time.sleep(pause)
+            if i < rounds[name]:
+                times[name].append(seconds(func, calls[name], syncs[name]))
+                time.sleep(pause)
     return times
 
 
@@ -48,5 +83,5 @@ def median(values):
 
 
 def median_ratio(numerator, denominator):
-    """The median over rounds of numerator[i] / denominator[i]."""
+    """The median over rounds of numerator[i] / denominator[i] (rounds both took part in)."""
     return statistics.median(a / b for a, b in zip(numerator, denominator))
