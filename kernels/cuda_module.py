@@ -133,9 +133,10 @@ class CudaModule:
         if len(args) != len(params):
             raise TypeError(f"{self.name}.{kernel} takes {len(params)} arguments ({', '.join(params)}), got {len(args)}")
         values = tuple(_as_argument(a, p, dtype) for a, p in zip(args, params))
-        arrays = [a for a in values if hasattr(a, "__array_interface__") or is_gpu_array(a)]
-        if any(is_gpu_array(a) for a in arrays):
-            self._cupy_function(kernel, dtype, arrays[0])((grid_for(total),), (THREADS_PER_BLOCK,), values)
+        on_gpu = [a for a in values if is_gpu_array(a)]
+        if on_gpu:
+            with on_gpu[0].device:  # launch on the GPU that holds the arrays, whichever is current
+                self._cupy_function(kernel, dtype, on_gpu[0])((grid_for(total),), (THREADS_PER_BLOCK,), values)
         else:
             self._emulator().launch(self.template_name(kernel, dtype), grid_for(total), THREADS_PER_BLOCK, values)
 
