@@ -75,25 +75,35 @@ IM2COL = CudaModule("im2col", SOURCE, {
 })
 
 
-def im2col(x, kernel_size, stride, padding, dilation):
-    """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))``."""
+def _result(xp, out, shape, dtype):
+    """Where a kernel writes: ``out`` when given (C-contiguous, of ``shape`` and ``dtype``), else a new array."""
+    if out is None:
+        return xp.empty(shape, dtype=dtype)
+    if tuple(out.shape) != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {dtype} array of shape {tuple(shape)}, "
+                         f"got {out.dtype} {tuple(out.shape)}")
+    return out
+
+
+def im2col(x, kernel_size, stride, padding, dilation, out=None):
+    """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))``, into ``out`` when given."""
     xp = get_array_module(x)
     N, C, *spatial = x.shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
-    cols = xp.empty((N, C * math.prod(kernel_size), math.prod(out)), dtype=x.dtype)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
+    cols = _result(xp, out, (N, C * math.prod(kernel_size), math.prod(positions)), x.dtype)
     require_int32(cols.size, x.size)
-    geometry = window_arguments(spatial, out, kernel_size, stride, padding, dilation)
+    geometry = window_arguments(spatial, positions, kernel_size, stride, padding, dilation)
     IM2COL.launch("im2col", x.dtype, cols.size, (xp.ascontiguousarray(x), cols, cols.size, *geometry))
     return cols
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding, dilation):
-    """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps."""
+def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=None):
+    """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps, into ``out`` when given."""
     xp = get_array_module(cols)
     N, C, *spatial = x_shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
-    x = xp.empty(tuple(x_shape), dtype=cols.dtype)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
+    x = _result(xp, out, tuple(x_shape), cols.dtype)
     require_int32(cols.size, x.size)
-    geometry = window_arguments(spatial, out, kernel_size, stride, padding, dilation)
+    geometry = window_arguments(spatial, positions, kernel_size, stride, padding, dilation)
     IM2COL.launch("col2im", cols.dtype, x.size, (xp.ascontiguousarray(cols), x, x.size, *geometry))
     return x

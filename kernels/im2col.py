@@ -35,8 +35,12 @@ is (F, prod(out)): the output comes out in NCHW order with no transpose.
 
 Signatures (tuples have one entry per spatial axis; padding is symmetric)::
 
-    im2col(x, kernel_size, stride, padding, dilation) -> cols
-    col2im(cols, x_shape, kernel_size, stride, padding, dilation) -> array of x_shape
+    im2col(x, kernel_size, stride, padding, dilation, out=None) -> cols
+    col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=None) -> array of x_shape
+
+``out``, when given, is a C-contiguous array of the result's shape and dtype
+that receives the result (and is returned): the convolution passes a buffer
+it reuses chunk after chunk (``workspace.scratch``).
 
 How the reference walks the windows: one Python iteration per kernel offset
 (the kh*kw taps of the window, 9 for a 3x3 kernel), each copying a strided
@@ -116,22 +120,30 @@ def add_windows(windows, padded_shape, stride, dilation):
     return total
 
 
+def into(result, out):
+    """``result``, or a copy of it in ``out`` when that is given (the ``out=`` argument)."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
 @register("im2col", "reference")
-def im2col(x, kernel_size, stride, padding, dilation):
+def im2col(x, kernel_size, stride, padding, dilation, out=None):
     """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))`` (layout above)."""
     N, C, *spatial = x.shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
     x_padded = pad_spatial(x, padding, padding)
-    windows = sliding_windows(x_padded, kernel_size, stride, dilation, out)  # (N, C, *k, *out)
-    return windows.reshape(N, C * math.prod(kernel_size), math.prod(out))
+    windows = sliding_windows(x_padded, kernel_size, stride, dilation, positions)  # (N, C, *k, *out)
+    return into(windows.reshape(N, C * math.prod(kernel_size), math.prod(positions)), out)
 
 
 @register("col2im", "reference")
-def col2im(cols, x_shape, kernel_size, stride, padding, dilation):
+def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=None):
     """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps."""
     N, C, *spatial = x_shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
-    windows = cols.reshape(N, C, *kernel_size, *out)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
+    windows = cols.reshape(N, C, *kernel_size, *positions)
     padded_shape = (N, C, *(n + 2 * p for n, p in zip(spatial, padding)))
     total = add_windows(windows, padded_shape, stride, dilation)
-    return crop_spatial(total, padding, spatial)
+    return into(crop_spatial(total, padding, spatial), out)

@@ -33,7 +33,11 @@ What makes the loops fast (each measured; docs/kernels.md has the figures):
 Serial on purpose: ``parallel=True`` (``prange`` over the planes, OpenMP
 threading layer) halves the kernel on its own, but inside a training step its
 threads fight OpenBLAS's for the 2 cores: ResNet-20's step went from 1069 ms
-(serial) to 1224 ms, LeNet-5's from 10.6 to 16.2 ms (docs/kernels.md).
+(serial) to 1224 ms, LeNet-5's from 10.6 to 16.2 ms (docs/kernels.md).  The
+convolution gets both cores another way: it hands whole chunks of the batch
+(im2col, product, col2im) to two threads (``workspace.map_chunks``), so the
+kernels release the GIL (``nogil=True``) and write into the caller's buffer
+(``out=``, a scratch buffer reused chunk after chunk).
 
 1-d and 2-d arrays run the 3-d loops with leading axes of length 1 (kernel 1,
 stride 1, no padding), so one compiled loop nest serves every dimension.
@@ -113,7 +117,7 @@ def _add_row(target, w, source, t, lo, hi, stride):
         target[w + k * stride] += source[t + lo + k]
 
 
-@njit(cache=True, boundscheck=False)
+@njit(cache=True, boundscheck=False, nogil=True)
 def _im2col_3d(x, cols, shape, kernel, stride, padding, dilation, out):
     """x: (P, D*H*W) planes; cols: (P, taps*od*oh*ow), one row of ow outputs per (tap, i, j)."""
     D, H, W = shape
@@ -157,7 +161,7 @@ def _im2col_3d(x, cols, shape, kernel, stride, padding, dilation, out):
                             t += ow
 
 
-@njit(cache=True, boundscheck=False)
+@njit(cache=True, boundscheck=False, nogil=True)
 def _col2im_3d(cols, x, shape, kernel, stride, padding, dilation, out):
     """The adjoint of ``_im2col_3d``: the same loops, adding each row back (x starts at 0)."""
     D, H, W = shape
@@ -183,24 +187,44 @@ def _col2im_3d(cols, x, shape, kernel, stride, padding, dilation, out):
                             t += ow
 
 
-def im2col(x, kernel_size, stride, padding, dilation):
-    """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))`` (layout of ``im2col.py``)."""
+def _check_out(out, shape, dtype, op):
+    """``out`` must be C-contiguous with the result's shape and dtype: the kernel writes
+    through flat views of it (a reshape of anything else would be a copy)."""
+    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(
+            f"{op}: out must be a C-contiguous {dtype} array of shape {shape}, got shape "
+            f"{out.shape}, dtype {out.dtype}, C-contiguous {out.flags.c_contiguous}"
+        )
+
+
+def im2col(x, kernel_size, stride, padding, dilation, out=None):
+    """``x: (N, C, *in) -> cols: (N, C * prod(kernel_size), prod(out))`` (layout of ``im2col.py``),
+    written into ``out`` (C-contiguous, that shape) when it is given."""
     N, C, *spatial = x.shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
     spatial3, kernel3, stride3, padding3, dilation3 = as_3d(spatial, kernel_size, stride, padding, dilation)
-    taps, L = math.prod(kernel_size), math.prod(out)
-    cols = np.empty((N * C, taps * L), dtype=x.dtype)  # each (n, c) plane's taps rows, flat
+    taps, L = math.prod(kernel_size), math.prod(positions)
+    if out is None:
+        out = np.empty((N, C * taps, L), dtype=x.dtype)
+    _check_out(out, (N, C * taps, L), x.dtype, "im2col")
+    cols = out.reshape(N * C, taps * L)  # each (n, c) plane's taps rows, flat (a view: out is contiguous)
     planes = np.ascontiguousarray(x).reshape(N * C, -1)
-    _im2col_3d(planes, cols, spatial3, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
-    return cols.reshape(N, C * taps, L)
+    _im2col_3d(planes, cols, spatial3, kernel3, stride3, padding3, dilation3, as_3d(positions)[0])
+    return out
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding, dilation):
-    """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps."""
+def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=None):
+    """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps;
+    written into ``out`` (C-contiguous, ``x_shape``) when it is given."""
     N, C, *spatial = x_shape
-    out = output_shape(spatial, kernel_size, stride, padding, dilation)
+    positions = output_shape(spatial, kernel_size, stride, padding, dilation)
     spatial3, kernel3, stride3, padding3, dilation3 = as_3d(spatial, kernel_size, stride, padding, dilation)
-    x = np.zeros((N * C, math.prod(spatial)), dtype=cols.dtype)
+    if out is None:
+        out = np.zeros(tuple(x_shape), dtype=cols.dtype)
+    else:
+        _check_out(out, tuple(x_shape), cols.dtype, "col2im")
+        out[...] = 0
+    x = out.reshape(N * C, math.prod(spatial))  # a view: out is contiguous
     planes = np.ascontiguousarray(cols).reshape(N * C, -1)
-    _col2im_3d(planes, x, spatial3, kernel3, stride3, padding3, dilation3, as_3d(out)[0])
-    return x.reshape(x_shape)
+    _col2im_3d(planes, x, spatial3, kernel3, stride3, padding3, dilation3, as_3d(positions)[0])
+    return out

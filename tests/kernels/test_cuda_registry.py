@@ -93,3 +93,18 @@ def test_the_emulator_rejects_arrays_it_cannot_pass_as_pointers():
     with pytest.raises(TypeError, match="C-contiguous"):
         module.launch("im2col", np.float32, cols.size, (x, cols, cols.size, *cuda_module.window_arguments(
             (2, 4), (2, 4), (3, 3), (1, 1), (1, 1), (1, 1))))
+
+
+@needs_compiler
+def test_im2col_and_col2im_write_into_out_when_given():
+    kernel, adjoint = LazyCudaKernel("im2col", "cuda_im2col"), LazyCudaKernel("col2im", "cuda_im2col")
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 4)).astype(np.float32)
+    expected = kernels.implementation("im2col", "reference")(x, *ARGS)
+    out = np.full(expected.shape, np.nan, np.float32)
+    assert kernel(x, *ARGS, out) is out
+    np.testing.assert_array_equal(out, expected)
+    back = np.full(x.shape, np.nan, np.float32)
+    assert adjoint(out, x.shape, *ARGS, back) is back
+    np.testing.assert_allclose(back, kernels.implementation("col2im", "reference")(out, x.shape, *ARGS), rtol=1e-6)
+    with pytest.raises(ValueError, match="out must be"):
+        kernel(x, *ARGS, np.empty((1, 1), np.float32))

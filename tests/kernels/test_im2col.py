@@ -143,3 +143,33 @@ def test_registered_and_dispatched():
     assert "reference" in kernels.available("col2im")
     x = np.zeros((1, 1, 3, 3))
     assert kernels.get("im2col", x) is kernels.implementation("im2col", kernels.choose("im2col", False))
+
+
+@given(config=window_configs())
+def test_out_receives_the_result(config):
+    """``out=`` (the convolution's reused scratch buffer): the result is written into it,
+    whatever it held before, and it is returned (CPU implementations)."""
+    shape, kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    out = output_shape(shape[2:], kernel, stride, padding, dilation)
+    c = rng.standard_normal((shape[0], shape[1] * int(np.prod(kernel)), int(np.prod(out))))
+    for which, im2col in implementations("im2col", "cpu"):
+        garbage = np.full(c.shape, np.nan)
+        assert im2col(x, kernel, stride, padding, dilation, garbage) is garbage
+        np.testing.assert_array_equal(garbage, naive.im2col(x, kernel, stride, padding, dilation), err_msg=which)
+    for which, col2im in implementations("col2im", "cpu"):
+        garbage = np.full(shape, np.nan)
+        assert col2im(c, shape, kernel, stride, padding, dilation, garbage) is garbage
+        np.testing.assert_allclose(garbage, col2im(c, shape, kernel, stride, padding, dilation),
+                                   rtol=1e-12, err_msg=which)
+
+
+def test_numba_out_must_be_contiguous():
+    numba_im2col = pytest.importorskip("minicnn.kernels.numba_im2col")
+    x = np.zeros((2, 3, 4, 4))
+    bad = np.zeros((2, 27, 16), order="F")
+    with pytest.raises(ValueError, match="im2col: out must be a C-contiguous"):
+        numba_im2col.im2col(x, (3, 3), (1, 1), (1, 1), (1, 1), bad)
+    with pytest.raises(ValueError, match="col2im: out must be a C-contiguous"):
+        numba_im2col.col2im(np.zeros((2, 27, 16)), x.shape, (3, 3), (1, 1), (1, 1), (1, 1), x.astype(np.float32))

@@ -1,0 +1,171 @@
+"""Cache-blocked convolution (kernels/workspace.py, ops/conv.py): the batch in chunks, the
+columns in a reused scratch buffer, the chunks on worker threads.  Every way of walking
+the batch must give the whole-batch result, forward and every gradient."""
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+import minicnn.nn.functional as F
+from minicnn import kernels
+from minicnn.kernels import workspace
+from minicnn.kernels.shapes import output_shape
+from tests.ops.test_conv import conv_configs
+
+
+@pytest.fixture
+def restore():
+    """Put the block, the cap and the thread setting back after the test."""
+    saved = workspace.block_size(), workspace.workspace_limit(), workspace.chunk_threads()
+    yield
+    workspace.set_block_size(saved[0])
+    workspace.set_workspace_limit(saved[1])
+    workspace.set_chunk_threads(saved[2])
+
+
+def _step(op, x, w, b, **kwargs):
+    """y and every gradient of ``sum(y * r)`` (r fixed), as NumPy arrays."""
+    x, w = mc.tensor(x, requires_grad=True), mc.tensor(w, requires_grad=True)
+    b = None if b is None else mc.tensor(b, requires_grad=True)
+    y = op(x, w, b, **kwargs)
+    r = np.random.default_rng(9).standard_normal(y.shape).astype(y.dtype)
+    (y * mc.tensor(r)).sum().backward()
+    return [t.numpy() for t in (y, x.grad, w.grad) + (() if b is None else (b.grad,))]
+
+
+def _walks(op, x, w, b, block, **kwargs):
+    """The same step as one whole batch, in chunks of ``block`` bytes serially, and on 2 threads."""
+    workspace.set_block_size(None)
+    whole = _step(op, x, w, b, **kwargs)
+    workspace.set_block_size(block)
+    workspace.set_chunk_threads(1)
+    serial = _step(op, x, w, b, **kwargs)
+    workspace.set_chunk_threads(2)
+    threaded = _step(op, x, w, b, **kwargs)
+    return whole, serial, threaded
+
+
+def _assert_same(results, dtype):
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    whole = results[0]
+    for other in results[1:]:
+        for got, expected in zip(other, whole):
+            np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op, x_shape, w_shape, kwargs", [
+    (F.conv2d, (9, 4, 8, 8), (6, 4, 3, 3), dict(padding=1)),                 # "same": the run path
+    (F.conv2d, (9, 4, 9, 8), (6, 4, 3, 3), dict(stride=2, padding=1)),       # ResNet's downsampling
+    (F.conv2d, (9, 4, 8, 8), (6, 4, 1, 1), dict(stride=2)),                  # its 1x1 projection
+    (F.conv2d, (9, 4, 9, 8), (6, 2, 3, 3), dict(padding=2, dilation=2, groups=2)),
+    (F.conv1d, (9, 3, 11), (5, 3, 3), dict(padding=1)),
+    (F.conv3d, (5, 2, 4, 5, 4), (3, 2, 2, 3, 2), dict(padding=1)),
+    (F.conv_transpose2d, (9, 4, 5, 5), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+])
+def test_chunks_give_the_whole_batch_result(restore, dtype, op, x_shape, w_shape, kwargs):
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    c_out = w_shape[1] * kwargs.get("groups", 1) if op is F.conv_transpose2d else w_shape[0]
+    b = rng.standard_normal(c_out).astype(dtype)
+    block = 2 * int(np.prod(w_shape[1:])) * int(np.prod(x_shape[2:])) * np.dtype(dtype).itemsize
+    _assert_same(_walks(op, x, w, b, block, **kwargs), dtype)
+
+
+@settings(max_examples=25, deadline=None)
+@given(config=conv_configs(max_side=6), batch=st.integers(2, 7), per_chunk=st.integers(1, 3),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_drawn_shapes_in_chunks(config, batch, per_chunk, dtype):
+    x_shape, w_shape, has_bias, kwargs = config
+    saved = workspace.block_size(), workspace.chunk_threads()
+    try:
+        rng = np.random.default_rng(2)
+        x = rng.standard_normal((batch, *x_shape[1:])).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        b = rng.standard_normal(w_shape[0]).astype(dtype) if has_bias else None
+        out = output_shape(x_shape[2:], w_shape[2:], kwargs["stride"], kwargs["padding"], kwargs["dilation"])
+        block = per_chunk * x_shape[1] * int(np.prod(w_shape[2:])) * int(np.prod(out)) * np.dtype(dtype).itemsize
+        _assert_same(_walks(F.conv2d, x, w, b, block, **kwargs), dtype)
+    finally:
+        workspace.set_block_size(saved[0])
+        workspace.set_chunk_threads(saved[1])
+
+
+# ------------------------------------------------------------------- the workspace
+def test_block_applies_to_cpu_arrays_and_the_cap_to_all(restore):
+    x = np.zeros(1, np.float32)
+    workspace.set_block_size(3000)
+    workspace.set_workspace_limit(None)
+    assert workspace.batch_chunks(7, 1000) == [slice(0, 7)]  # no array: only the cap
+    workspace.set_chunk_threads(1)  # 3 samples per block: 3 chunks of equal size (within one)
+    assert workspace.batch_chunks(7, 1000, x) == [slice(0, 2), slice(2, 4), slice(4, 7)]
+    workspace.set_chunk_threads(2)  # a multiple of the workers: 4 chunks
+    assert workspace.batch_chunks(7, 1000, x) == [slice(0, 1), slice(1, 3), slice(3, 5), slice(5, 7)]
+    assert workspace.batch_chunks(2, 1000, x) == [slice(0, 2)]  # it fits: one chunk
+    workspace.set_workspace_limit(1500)  # the smaller of the two decides
+    assert len(workspace.batch_chunks(7, 1000, x)) == 7
+    workspace.set_block_size(None)
+    workspace.set_workspace_limit(None)
+    assert workspace.batch_chunks(7, 10**12, x) == [slice(0, 7)]
+    with pytest.raises(ValueError, match="set_block_size: expected a positive number of bytes"):
+        workspace.set_block_size(0)
+    with pytest.raises(ValueError, match="set_chunk_threads"):
+        workspace.set_chunk_threads(0)
+
+
+def test_scratch_is_reused_per_slot_and_thread(restore):
+    like = np.zeros(1, np.float32)
+    a = workspace.scratch((4, 5), like)
+    assert a.shape == (4, 5) and a.dtype == np.float32 and a.flags.c_contiguous
+    assert np.shares_memory(a, workspace.scratch((2, 3), like))  # the same buffer again
+    assert not np.shares_memory(a, workspace.scratch((4, 5), like, slot=1))
+    assert workspace.scratch((3,), np.zeros(1)).dtype == np.float64
+    other = []
+    thread = threading.Thread(target=lambda: other.append(workspace.scratch((4, 5), like)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(a, other[0])  # each thread has its own
+    workspace.set_block_size(64)  # larger than 4 blocks: a fresh array, not kept
+    big = workspace.scratch((1000,), like, slot=2)
+    assert not np.shares_memory(big, workspace.scratch((1000,), like, slot=2))
+
+
+def test_map_chunks_keeps_the_order_restores_blas_and_raises(restore):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    workspace.set_chunk_threads(2)
+    like, chunks = np.zeros(1), [slice(i, i + 1) for i in range(9)]
+    names = workspace.map_chunks(lambda part: (part.start, threading.current_thread().name), chunks, like)
+    assert [start for start, _ in names] == list(range(9))
+    assert all(name.startswith("minicnn-chunks") for _, name in names)
+    before = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+
+    def fails(part):
+        raise RuntimeError(f"chunk {part.start}")
+
+    with pytest.raises(RuntimeError, match="chunk"):
+        workspace.map_chunks(fails, chunks, like)
+    after = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert after == before
+    # a worker that maps again runs its chunks itself (it never waits on its own pool)
+    nested = workspace.map_chunks(lambda part: workspace.map_chunks(lambda q: q.start, chunks, like), chunks[:2], like)
+    assert nested == [list(range(9))] * 2
+
+
+def test_blocked_forward_builds_no_whole_batch_columns(restore, monkeypatch):
+    """With a block of two samples, im2col only ever sees two samples, into the same buffer."""
+    workspace.set_block_size(2 * 4 * 9 * 64 * 8)
+    workspace.set_chunk_threads(1)
+    seen, get = [], kernels.get
+
+    def spy(x, *args):  # args: kernel, stride, padding, dilation[, out]
+        seen.append((x.shape[0], args[4].__array_interface__["data"][0] if len(args) == 5 else None))
+        return get("im2col", x)(x, *args)
+
+    monkeypatch.setattr(kernels, "get", lambda name, array: spy if name == "im2col" else get(name, array))
+    x = mc.tensor(np.random.default_rng(3).standard_normal((7, 4, 8, 8)))
+    F.conv2d(x, mc.tensor(np.ones((3, 4, 3, 3))), padding=1)
+    assert [n for n, _ in seen] == [1, 2, 2, 2]
+    assert len({address for _, address in seen}) == 1 and None not in {a for _, a in seen}
