@@ -4,6 +4,8 @@ Per channel c, over the m = N * prod(spatial) values of x: (N, C, *spatial)::
 
     statistics:  mu = (1/m) sum_i x_i,   var = (1/m) sum_i (x_i - mu)^2       (biased)
     normalize:   xhat_i = (x_i - mu) * inv_std,   y_i = gamma xhat_i + beta
+    affine:      y_i = (x_i - mu) scale + beta     with scale = gamma * inv_std
+                 (the same y without xhat: for evaluation, when no gradient will need it)
     backward:    sum_g = sum_i g_i,   sum_gx = sum_i g_i xhat_i,
                  gx_i  = (scale / m) (m g_i - sum_g - xhat_i sum_gx)     with scale = gamma * inv_std
 
@@ -13,6 +15,7 @@ every implementation::
     batch_norm_statistics(x) -> (mean, var)                     (C,) each, x.dtype
     batch_norm_normalize(x, mean, inv_std, gamma, beta) -> (y, xhat)
                                                                 gamma, beta: (C,) or None
+    batch_norm_affine(x, mean, scale, beta) -> y                scale: (C,), beta: (C,) or None
     batch_norm_backward(g, xhat, scale) -> (gx, sum_g, sum_gx)  scale: (C,)
 """
 from __future__ import annotations
@@ -45,6 +48,13 @@ def batch_norm_normalize(x, mean, inv_std, gamma, beta):
     xhat = (x - _as_channel(mean, x)) * _as_channel(inv_std, x)
     y = xhat if gamma is None else xhat * _as_channel(gamma, x)
     return (y if beta is None else y + _as_channel(beta, x)), xhat
+
+
+@register("batch_norm_affine", "reference")
+def batch_norm_affine(x, mean, scale, beta):
+    """``y = (x - mean) * scale + beta``: normalise and scale in one product, xhat never formed."""
+    y = (x - _as_channel(mean, x)) * _as_channel(scale, x)
+    return y if beta is None else y + _as_channel(beta, x)
 
 
 @register("batch_norm_backward", "reference")

@@ -9,6 +9,7 @@ x once or twice and writes its outputs directly:
   float64, with ``k`` the channel's first value (a shift that keeps the
   variance formula ``E[(x-k)^2] - E[x-k]^2`` free of cancellation);
 * normalize: ``xhat`` and ``y`` in the same pass;
+* affine (evaluation, no graph): ``y = (x - mu) * scale + beta`` in one pass, no ``xhat``;
 * backward: one pass for the two sums, one for ``gx``.
 
 x is viewed as (N, C, S) with S = prod(spatial); each (n, c) row of S values
@@ -62,6 +63,16 @@ def _normalize(x, mean, inv_std, gamma, beta, y, xhat):
 
 
 @njit(cache=True)
+def _affine(x, mean, scale, beta, y):
+    N, C, S = x.shape
+    for n in range(N):
+        for c in range(C):
+            mu, a, b = mean[c], scale[c], beta[c]
+            for s in range(S):
+                y[n, c, s] = (x[n, c, s] - mu) * a + b
+
+
+@njit(cache=True)
 def _backward(g, xhat, scale, gx, sum_g, sum_gx):
     N, C, S = g.shape
     m = N * S
@@ -102,6 +113,16 @@ def batch_norm_normalize(x, mean, inv_std, gamma, beta):
     _normalize(_rows(x), mean.astype(dtype, copy=False), inv_std.astype(dtype, copy=False),
                gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False), _rows(y), _rows(xhat))
     return y, xhat
+
+
+def batch_norm_affine(x, mean, scale, beta):
+    """``y = (x - mean) * scale + beta`` in one pass; a missing beta is 0."""
+    C, dtype = x.shape[1], x.dtype
+    beta = np.zeros(C, dtype) if beta is None else beta
+    y = np.empty(x.shape, dtype)
+    _affine(_rows(x), mean.astype(dtype, copy=False), scale.astype(dtype, copy=False),
+            beta.astype(dtype, copy=False), _rows(y))
+    return y
 
 
 def batch_norm_backward(g, xhat, scale):

@@ -44,6 +44,7 @@ NUMBA_KERNELS = {
     "avg_pool_backward": "numba_pooling",
     "batch_norm_statistics": "numba_batchnorm",
     "batch_norm_normalize": "numba_batchnorm",
+    "batch_norm_affine": "numba_batchnorm",
     "batch_norm_backward": "numba_batchnorm",
 }
 

@@ -7,18 +7,37 @@ round after round; the speed-up is the median of per-round ratios
 reference time / implementation time.
 
 On the CPU (``run_kernels(rounds)``) the contenders are the reference and
-Numba.  On the GPU (``run_kernels(rounds, device="cuda")``) they are the CuPy
+Numba.  ``im2col`` and ``col2im`` are timed twice per case, both
+implementations alike:
+
+* ``<case>, <n> chunks of <samples>``: the way the convolution calls them (``ops/conv.py``):
+  the batch split by ``kernels.batch_chunks`` into chunks whose columns fit
+  the cache block, one call per chunk, each writing into an ``out`` that is
+  reused (im2col: the chunk's columns into the scratch buffer
+  ``workspace.scratch``; col2im: from one chunk-sized column array, as the
+  product leaves it in the cache, into the chunk's slice of the batch's
+  gradient, allocated once before the timing).  One thread, chunk after
+  chunk: the time of the whole batch on one core.  The reference copies its
+  result into ``out``; that copy is part of its time;
+* ``<case>, whole batch``: one call over the whole batch into a fresh
+  result, so allocating and first touching the pages of a column matrix of
+  up to 75 MB is part of both times.
+
+Their rows say which in ``chunks`` (``"20 chunks of 6-7"``, ``"whole batch"``).  On the GPU (``run_kernels(rounds, device="cuda")``) they are the CuPy
 kernel and the reference on the same GPU arrays, beside the CPU's fastest on
 host copies of them (see ``run_gpu_kernels``).
 """
 from __future__ import annotations
 
+import math
 import warnings
 from functools import partial
 
 import numpy as np
 
 from .. import kernels
+from ..kernels import workspace
+from ..kernels.shapes import output_shape
 from .timing import interleaved, median, median_ratio
 
 # (label, x shape, kernel, stride, padding)
@@ -83,21 +102,70 @@ def _cases(rng):
             yield "adam_update", label, (param.copy(), grad, m, v, None, 1e-3, 0.9, 0.999, 1e-8, 10)
 
 
+def _conv_call(name, kernel, args):
+    """``kernel`` (an im2col or col2im implementation) over the batch of ``args`` the way
+    ``ops/conv.py`` calls it: chunk by chunk (``kernels.batch_chunks``), into a reused ``out``.
+    Returns (the call, a description of the chunks)."""
+    x_or_cols, *rest = args
+    if name == "im2col":
+        x = x_or_cols
+        k, s, p, d = rest
+    else:
+        cols, x_shape, k, s, p, d = x_or_cols, *rest
+        x = np.empty(x_shape, dtype=cols.dtype)  # col2im's result, one slice per chunk (allocated once)
+    N, C, *spatial = x.shape
+    K, L = math.prod(k), math.prod(output_shape(spatial, k, s, p, d))
+    chunks = kernels.batch_chunks(N, C * K * L * x.itemsize, x)
+    sizes = sorted({part.stop - part.start for part in chunks})
+    described = f"{len(chunks)} chunk{'s' * (len(chunks) > 1)} of {'-'.join(map(str, sizes))}"
+    if name == "im2col":
+        def call():
+            for part in chunks:
+                n = part.stop - part.start
+                kernel(x[part], k, s, p, d, workspace.scratch((n, C * K, L), x))
+        return call, described
+    chunk_cols = np.ascontiguousarray(cols[: sizes[-1]])  # one chunk's columns, reused (warm) for every chunk
+
+    def call():
+        for part in chunks:
+            n = part.stop - part.start
+            kernel(chunk_cols[:n], (n, *x_shape[1:]), k, s, p, d, x[part])
+    return call, described
+
+
+def _cpu_cases(rng):
+    """The CPU suite's (kernel name, case label, {implementation: call}, extra row keys):
+    im2col/col2im chunk by chunk and whole-batch (module docstring), the rest as in ``_cases``."""
+    whole = []
+    for name, label, args in _cases(rng):
+        impls = _implementations(name)
+        calls = {impl: partial(kernels.implementation(name, impl), *args) for impl in impls}
+        if name not in ("im2col", "col2im"):
+            yield from whole  # the conv cases' whole-batch rows, after their chunked ones
+            whole = []
+            yield name, label, calls, {}
+            continue
+        chunked = {impl: _conv_call(name, kernels.implementation(name, impl), args) for impl in impls}
+        described = next(iter(chunked.values()))[1]
+        yield name, f"{label}, {described}", {impl: c[0] for impl, c in chunked.items()}, {"chunks": described}
+        whole.append((name, f"{label}, whole batch", calls, {"chunks": "whole batch"}))
+    yield from whole
+
+
 def run_kernels(rounds, log=print, device="cpu"):
     """One row per (kernel, case): the CPU suite, or with ``device="cuda"`` the GPU suite."""
     if device != "cpu":
         return run_gpu_kernels(rounds, log)
     rows = []
-    for name, label, args in _cases(np.random.default_rng(0)):
-        impls = _implementations(name)
-        funcs = {impl: partial(kernels.implementation(name, impl), *args) for impl in impls}
+    for name, label, funcs, extra in _cpu_cases(np.random.default_rng(0)):
+        impls = list(funcs)
         times = interleaved(funcs, rounds)
-        row = {"kernel": name, "case": label}
+        row = {"kernel": name, "case": label, **extra}
         for impl, values in times.items():
             row[f"{impl}_ms"] = 1e3 * median(values)
             if impl != "reference":
                 row[f"{impl}_speedup"] = median_ratio(times["reference"], values)
-        log("  ".join([f"{name:<22} {label:<22}"] + [f"{impl} {row[f'{impl}_ms']:7.2f} ms" for impl in impls]
+        log("  ".join([f"{name:<22} {label:<35}"] + [f"{impl} {row[f'{impl}_ms']:7.2f} ms" for impl in impls]
                       + [f"x{row[k]:.1f} ({k[:-8]})" for k in row if k.endswith("_speedup")]))
         rows.append(row)
     return rows

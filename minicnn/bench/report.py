@@ -95,6 +95,11 @@ def _kernel_table(rows):
         lines.append(f"| {r['kernel']} | {r['case']} | "
                      + " | ".join(f"{r[f'{i}_ms']:.2f}" if f"{i}_ms" in r else "-" for i in impls)
                      + f" | {speedups} |")
+    if any("chunks" in r for r in rows):
+        lines += ["", "im2col and col2im: \"n chunks of k\" is the batch as the convolution walks it (one call per "
+                      "chunk of k samples, each into a reused `out`: the scratch buffer, or the chunk's slice of "
+                      "the result; the reference copies into it), on one thread; \"whole batch\" is one call "
+                      "into a fresh result (allocating it is part of the time)."]
     return lines
 
 

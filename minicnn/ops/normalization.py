@@ -20,7 +20,7 @@ an affine map per channel and its backward is dL/dx = g gamma / sqrt(var + eps).
 from __future__ import annotations
 
 from .. import kernels
-from ..autograd.function import Function
+from ..autograd.function import Function, is_grad_enabled
 from ..backend import DeviceError, get_array_module
 
 __all__ = ["batch_norm"]
@@ -40,9 +40,10 @@ class BatchNorm(Function):
     In evaluation (mu, sigma constants):  dL/dx_i = gamma sigma^-1 dy_i.
     """
 
-    def __init__(self, running_mean, running_var, training, momentum, eps):
+    def __init__(self, running_mean, running_var, training, momentum, eps, keep_xhat=True):
         self.running_mean, self.running_var = running_mean, running_var
         self.training, self.momentum, self.eps = training, momentum, eps
+        self.keep_xhat = keep_xhat  # False when no gradient will be taken (no_grad, frozen evaluation)
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
@@ -50,9 +51,13 @@ class BatchNorm(Function):
             mean, var = kernels.get("batch_norm_statistics", x)(x)  # one fused pass
         else:
             mean, var = self.running_mean, self.running_var
+        mean = mean.astype(x.dtype, copy=False)
         inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)  # (C,)
-        y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean.astype(x.dtype, copy=False), inv_std,
-                                                             gamma, beta)
+        if self.keep_xhat:
+            y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean, inv_std, gamma, beta)
+        else:  # y = (x - mu) (gamma sigma^-1) + beta: one pass, and no xhat to write
+            scale = inv_std if gamma is None else inv_std * gamma
+            y = kernels.get("batch_norm_affine", x)(x, mean, scale, beta)
         if self.training:  # last, so that a failure above (out of memory) leaves them untouched
             self._update_running_stats(mean, var, x.size // x.shape[1])
         self.inv_std, self.gamma = inv_std, gamma
@@ -121,10 +126,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             )
     elif running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
+    keep_xhat = is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
     return BatchNorm.apply(
         x,
         weight,
         bias,
+        keep_xhat=keep_xhat,
         running_mean=None if running_mean is None else running_mean.data,
         running_var=None if running_var is None else running_var.data,
         training=bool(training),

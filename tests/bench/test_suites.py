@@ -8,6 +8,7 @@ import json
 import types
 import warnings
 
+import numpy as np
 import pytest
 
 from minicnn import kernels
@@ -55,11 +56,51 @@ def markdown(rows, device="cuda"):
 
 def test_cpu_suite_rows_have_reference_and_no_cupy(tiny_cases):
     rows = bench_kernels.run_kernels(1, log=lambda line: None)
-    assert [r["kernel"] for r in rows] == KERNELS
+    # im2col and col2im twice: chunk by chunk into a reused out, then whole-batch
+    assert [r["kernel"] for r in rows] == KERNELS[:2] + KERNELS
+    assert [r["case"] for r in rows[:4]] == ["tiny conv, 1 chunk of 2"] * 2 + ["tiny conv, whole batch"] * 2
+    assert [r["chunks"] for r in rows[:4]] == ["1 chunk of 2"] * 2 + ["whole batch"] * 2
     for r in rows:
         assert r["reference_ms"] > 0 and "cupy_ms" not in r
         if "numba" in kernels.available(r["kernel"]):
             assert r["numba_speedup"] > 0
+    table = markdown({"kernels": rows}, device="cpu")
+    assert "| im2col | tiny conv, 1 chunk of 2 |" in table and "| col2im | tiny conv, whole batch |" in table
+    assert '"whole batch" is one call' in table
+
+
+@pytest.mark.parametrize("name", ["im2col", "col2im"])
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_conv_kernels_are_timed_chunk_by_chunk_into_reused_buffers(monkeypatch, name, impl):
+    """The chunked call splits the batch as ops/conv.py does and passes every chunk an ``out``."""
+    if impl not in kernels.available(name):
+        pytest.skip(f"no {impl} {name}")
+    monkeypatch.setattr(kernels.workspace, "_block", 4 * 9 * 16 * 4)  # 4 samples' columns per block
+    x = np.random.default_rng(0).standard_normal((10, 1, 4, 4), dtype=np.float32)
+    geometry = ((3, 3), (1, 1), (1, 1), (1, 1))
+    cols = kernels.implementation("im2col", "reference")(x, *geometry)
+    args = (x, *geometry) if name == "im2col" else (cols, x.shape, *geometry)
+    seen = []
+
+    def kernel(*call_args):
+        seen.append((call_args[0].shape[0], call_args[-1]))
+        return kernels.implementation(name, impl)(*call_args)
+
+    call, described = bench_kernels._conv_call(name, kernel, args)
+    call()
+    call()
+    chunks = kernels.batch_chunks(10, 9 * 16 * 4, x)
+    assert len(chunks) > 1 and described == f"{len(chunks)} chunks of 2-3"
+    assert [n for n, _ in seen] == [c.stop - c.start for c in chunks] * 2
+    outs = [out for _, out in seen]
+    assert all(out is not None for out in outs)
+    if name == "im2col":  # the same scratch memory every time
+        assert len({out.__array_interface__["data"][0] for out in outs}) == 1
+    else:  # each chunk's slice of one result, from one chunk's columns (kept warm, as the product leaves them)
+        assert all(out.base is outs[0].base for out in outs)
+        for (n, out) in seen:
+            expected = kernels.implementation("col2im", "reference")(cols[:n], (n, *x.shape[1:]), *geometry)
+            np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_gpu_suite_rows_without_a_cupy_implementation(tiny_cases, monkeypatch):

@@ -236,3 +236,62 @@ def test_same_convolution_columns_match_the_reference(fast, dtype, config):
     reference, fast_kernel = kernels.implementation("col2im", "reference"), fast("col2im")
     assert_same(fast_kernel(cols, shape, kernel, stride, padding, dilation),
                 reference(cols, shape, kernel, stride, padding, dilation), dtype)
+
+
+# 2-d stride-1 geometry has its own Numba kernels (strips of the plane shifted per tap column,
+# copied as whole runs); 'same' widths (ow == W) build and sum the strips as runs too.
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", [
+    ((2, 3, 7, 5), (3, 3), (1, 1), (1, 1), (1, 1)),      # odd sizes, 'same'
+    ((1, 2, 5, 3), (3, 3), (1, 1), (4, 5), (1, 1)),      # padding beyond the kernel's reach
+    ((1, 2, 4, 6), (3, 5), (1, 1), (0, 2), (1, 1)),      # no row padding, 'same' columns
+    ((1, 2, 6, 4), (5, 1), (1, 1), (2, 3), (1, 1)),      # a 5x1 kernel with wider column padding
+    ((2, 2, 9, 7), (3, 3), (1, 1), (3, 1), (2, 3)),      # dilation, rows and columns differently
+    ((1, 1, 1, 1), (3, 3), (1, 1), (1, 1), (1, 1)),      # one pixel
+    ((1, 2, 10, 10), (5, 5), (1, 1), (0, 0), (1, 1)),    # 'valid' (LeNet-5's conv2)
+    ((1, 2, 7, 9), (3, 3), (2, 2), (1, 1), (1, 1)),      # stride 2: the general kernels
+    ((1, 2, 7, 9), (3, 3), (1, 2), (2, 1), (1, 2)),      # stride 1 along rows only: general
+])
+def test_stride1_2d_columns_match_the_reference(fast, dtype, config):
+    shape, kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    reference, fast_kernel = kernels.implementation("im2col", "reference"), fast("im2col")
+    cols = reference(x, kernel, stride, padding, dilation)
+    np.testing.assert_array_equal(fast_kernel(x, kernel, stride, padding, dilation), cols)
+    garbage = np.full(cols.shape, np.nan, dtype)  # out=: every element is written
+    np.testing.assert_array_equal(fast_kernel(x, kernel, stride, padding, dilation, garbage), cols)
+    dcols = rng.standard_normal(cols.shape).astype(dtype)
+    reference, fast_kernel = kernels.implementation("col2im", "reference"), fast("col2im")
+    expected = reference(dcols, shape, kernel, stride, padding, dilation)
+    assert_same(fast_kernel(dcols, shape, kernel, stride, padding, dilation), expected, dtype)
+    garbage = np.full(shape, np.nan, dtype)
+    assert_same(fast_kernel(dcols, shape, kernel, stride, padding, dilation, garbage), expected, dtype)
+
+
+@st.composite
+def stride1_2d_configs(draw):
+    """2-d, stride 1, any padding (also beyond the kernel's reach) and dilation."""
+    kernel = tuple(draw(st.integers(1, 5)) for _ in range(2))
+    padding = tuple(draw(st.integers(0, 5)) for _ in range(2))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    smallest = [max(1, dl * (f - 1) + 1 - 2 * p) for f, p, dl in zip(kernel, padding, dilation)]
+    spatial = tuple(draw(st.integers(n, n + 6)) for n in smallest)
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), *spatial)
+    return shape, kernel, (1, 1), padding, dilation
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=stride1_2d_configs(), seed=st.integers(0, 2**16))
+def test_stride1_2d_kernels_match_the_reference_on_drawn_shapes(fast, dtype, config, seed):
+    shape, kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    reference, fast_kernel = kernels.implementation("im2col", "reference"), fast("im2col")
+    cols = reference(x, kernel, stride, padding, dilation)
+    np.testing.assert_array_equal(fast_kernel(x, kernel, stride, padding, dilation), cols)
+    dcols = rng.standard_normal(cols.shape).astype(dtype)
+    garbage = np.full(shape, np.nan, dtype)
+    reference, fast_kernel = kernels.implementation("col2im", "reference"), fast("col2im")
+    assert_same(fast_kernel(dcols, shape, kernel, stride, padding, dilation, garbage),
+                reference(dcols, shape, kernel, stride, padding, dilation), dtype)

@@ -123,3 +123,37 @@ def test_evaluation_needs_running_stats_and_input_needs_channels():
         F.batch_norm(mc.tensor(random_array((4, 3))), None, None)
     with pytest.raises(ValueError, match=r"expected input of shape \(N, C\) or \(N, C, \*\), got \(4,\)"):
         F.batch_norm(mc.tensor(random_array((4,))), None, None, training=True)
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("setting", ["auto", "numpy"])
+@given(shape=bn_shapes(), seed=seeds, affine=st.booleans())
+def test_without_a_graph_the_output_is_the_same(device, training, setting, shape, seed, affine):
+    """Under no_grad (or with nothing requiring grad) batch_norm keeps no xhat and
+    computes y = (x - mu) (gamma / sigma) + beta in one pass: the same y, the same running stats."""
+    from minicnn import kernels
+
+    before = kernels.current()
+    kernels.use(setting)
+    try:
+        x = random_array(shape, seed=seed, low=-2, high=3)
+        c = shape[1]
+        gamma, beta = _stats(c, seed + 1)
+        rm0, rv0 = _stats(c, seed + 2)
+        outs, stats = [], []
+        for grad in (True, False):
+            rm, rv = make(rm0, device, requires_grad=False), make(rv0, device, requires_grad=False)
+            w, b = (make(gamma, device), make(beta, device)) if affine else (None, None)
+            with (mc.enable_grad() if grad else mc.no_grad()):
+                out = F.batch_norm(make(x, device), rm, rv, w, b, training=training)
+            assert (out.grad_fn is not None) == grad
+            outs.append(out.numpy())
+            stats.append((rm.numpy(), rv.numpy()))
+        np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-12)
+        for a, b in zip(stats[0], stats[1]):
+            np.testing.assert_array_equal(a, b)
+        if not training:
+            expected = _np_batch_norm(x, rm0, rv0, gamma if affine else np.ones(c), beta if affine else np.zeros(c), 1e-5)
+            np.testing.assert_allclose(outs[1], expected, rtol=1e-12, atol=1e-12)
+    finally:
+        kernels.use(before)
