@@ -19,7 +19,7 @@ from .workspace import (  # noqa: F401
 )
 
 # importing the kernel modules registers their reference implementations ...
-from . import batchnorm, im2col, pooling  # noqa: E402,F401
+from . import activation, batchnorm, im2col, pooling  # noqa: E402,F401
 # ... and then the Numba and CUDA ones, as lazy wrappers (Numba is imported,
 # CUDA code compiled, on first use)
 from .lazy import KernelFallbackWarning  # noqa: E402,F401

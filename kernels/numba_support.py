@@ -46,6 +46,8 @@ NUMBA_KERNELS = {
     "batch_norm_normalize": "numba_batchnorm",
     "batch_norm_affine": "numba_batchnorm",
     "batch_norm_backward": "numba_batchnorm",
+    "relu_forward": "numba_activation",
+    "relu_backward": "numba_activation",
 }
 
 

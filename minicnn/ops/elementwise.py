@@ -6,6 +6,7 @@ dL/dx = g * f'(x).
 """
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import DeviceError, get_array_module, to_device, to_numpy
@@ -58,14 +59,15 @@ class Abs(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dL/dx = g * [x > 0]  (saves only the output, as Chainer does)."""
+    """y = max(x, 0);  dL/dx = g where x > 0, else 0  (saves only the output, as Chainer
+    does: y > 0 exactly where x > 0).  Kernels ``relu_forward``/``relu_backward``."""
 
     def forward(self, x):
-        self.y = get_array_module(x).maximum(x, 0)
+        self.y = kernels.get("relu_forward", x)(x)
         return self.y
 
     def backward(self, g):
-        return g * (self.y > 0)
+        return kernels.get("relu_backward", g)(g, self.y)
 
 
 class Clip(Function):
