@@ -92,6 +92,9 @@ def _cases(rng):
         yield "batch_norm_statistics", label, (x,)
         yield "batch_norm_normalize", label, (x, mean, inv_std, ones, zeros)
         yield "batch_norm_backward", label, (x, xhat, inv_std)
+        y = kernels.implementation("relu_forward", "reference")(x)
+        yield "relu_forward", label, (x,)
+        yield "relu_backward", label, (rng.standard_normal(shape, dtype=np.float32), y)
     for label, shape in OPTIMIZER_CASES:  # in place: repeated calls keep changing the arrays, as training does
         param, grad = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
         if kernels.available("sgd_update"):

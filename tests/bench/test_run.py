@@ -11,6 +11,7 @@ from minicnn import bench
 from minicnn.bench import kernels as bench_kernels
 from minicnn.bench import machine
 from minicnn.bench.models import NETWORKS
+from tests.bench.test_suites import KERNELS
 from minicnn.cli import main
 
 from .test_suites import TINY_BN, TINY_CONV, TINY_OPTIMIZER, TINY_POOL, fake_gpu
@@ -93,7 +94,7 @@ def test_cuda_kernel_run_writes_json_markdown_with_the_gpu_name(monkeypatch, tmp
                  "--json", str(out_json), "--markdown", str(out_md)]) == 0
     results = json.loads(out_json.read_text())
     assert results["device"] == "cuda" and results["machine"]["gpu"]["name"] == "Fake GPU"
-    assert results["cpu_rounds"] == 1 and len(results["kernels"]) == 11
+    assert results["cpu_rounds"] == 1 and len(results["kernels"]) == len(KERNELS)
     assert results["kernels"][0]["cupy_ms"] is None
     table = out_md.read_text()
     assert "GPU: Fake GPU (CuPy 14.0)" in table and "| im2col | tiny conv | — |" in table
