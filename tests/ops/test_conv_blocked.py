@@ -169,3 +169,82 @@ def test_blocked_forward_builds_no_whole_batch_columns(restore, monkeypatch):
     F.conv2d(x, mc.tensor(np.ones((3, 4, 3, 3))), padding=1)
     assert [n for n, _ in seen] == [1, 2, 2, 2]
     assert len({address for _, address in seen}) == 1 and None not in {a for _, a in seen}
+
+
+# ------------------------------------------------------------- products in pieces
+@pytest.fixture
+def small_products(monkeypatch):
+    """``set(limit)``: pretend BLAS multiplies unpacked up to ``limit`` multiply-adds
+    (``None``: no such path), so that tiny test convolutions cut their products."""
+    def set_limit(limit):
+        monkeypatch.setattr(workspace, "_small_product", limit)
+    return set_limit
+
+
+def test_column_pieces_follow_the_rule(small_products):
+    like = np.zeros(1, np.float32)
+    small_products(100 ** 3)
+    # ResNet-20's products: 2.36 M multiply-adds -> 3 pieces, each under the limit, covering every column
+    for rows, inner, columns in ((16, 144, 1024), (144, 16, 1024), (32, 288, 256), (64, 576, 64)):
+        pieces = workspace.column_pieces(rows, inner, columns, like)
+        assert len(pieces) == 3
+        assert np.array_equal(np.concatenate([np.arange(columns)[p] for p in pieces]), np.arange(columns))
+        assert all(rows * inner * len(range(columns)[p]) <= 100 ** 3 for p in pieces)
+    assert workspace.column_pieces(16, 150, 100, like) == [slice(None)]  # small already (LeNet-5)
+    assert workspace.column_pieces(128, 576, 256, like) == [slice(None)]  # 19 pieces of a wide product: packed wins
+    assert len(workspace.column_pieces(16, 144, 4096, like)) == 10  # ... but not with 16 rows
+    small_products(None)  # a BLAS without unpacked small products: never cut
+    assert workspace.column_pieces(16, 144, 1024, like) == [slice(None)]
+
+
+@pytest.mark.parametrize("architecture, api, expected", [
+    ("SkylakeX", "openblas", 100 ** 3), ("SapphireRapids", "openblas", 100 ** 3),
+    ("Haswell", "openblas", None), ("SkylakeX", "mkl", None),
+])
+def test_small_products_only_with_openblas_avx512_kernels(monkeypatch, architecture, api, expected):
+    class Library:
+        internal_api = api
+
+    Library.architecture = architecture
+    monkeypatch.setattr(workspace._cores, "blas", [Library()])
+    monkeypatch.setattr(workspace, "_small_product", "unknown")
+    assert workspace.small_product_limit() == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op, x_shape, w_shape, kwargs", [
+    (F.conv2d, (5, 4, 8, 8), (6, 4, 3, 3), dict(padding=1)),
+    (F.conv2d, (5, 4, 9, 8), (6, 2, 3, 3), dict(stride=2, padding=2, groups=2)),
+    (F.conv1d, (5, 3, 11), (5, 3, 3), dict(padding=1)),
+    (F.conv_transpose2d, (5, 4, 5, 5), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+])
+def test_products_in_pieces_give_the_whole_product(restore, small_products, dtype, op, x_shape, w_shape, kwargs):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    results = []
+    for limit in (None, 50):  # 50 multiply-adds: every product cut into many pieces of few columns
+        small_products(limit)
+        results.append(_step(op, x, w, None, **kwargs))
+        workspace.set_block_size(2 * int(np.prod(x_shape[1:])) * 9 * x.itemsize)  # and in chunks, on 2 threads
+        workspace.set_chunk_threads(2)
+        results.append(_step(op, x, w, None, **kwargs))
+        workspace.set_block_size(None)
+    _assert_same(results, dtype)
+
+
+def test_a_convolution_cuts_its_products_into_pieces(restore, small_products, monkeypatch):
+    """With the limit at 16 * 36 * 32 multiply-adds, the (16, 36) @ (36, 64) products of an
+    8x8 "same" convolution (4 -> 16 channels) go to BLAS as two pieces of 32 columns."""
+    small_products(16 * 36 * 32)
+    workspace.set_block_size(None)
+    calls, matmul = [], np.matmul
+
+    def spy(a, b, out=None):
+        calls.append(b.shape[-1])
+        return matmul(a, b, out=out)
+
+    monkeypatch.setattr(np, "matmul", spy)
+    x = mc.tensor(np.random.default_rng(5).standard_normal((3, 4, 8, 8)).astype(np.float32))
+    with mc.no_grad():
+        F.conv2d(x, mc.tensor(np.ones((16, 4, 3, 3), np.float32)), padding=1)
+    assert calls == [32, 32]
