@@ -18,8 +18,9 @@ Chan's formula::
     n = n_a + n_b,  delta = mean_b - mean_a,
     mean = mean_a + delta n_b / n,   M2 = M2_a + M2_b + delta^2 n_a n_b / n
 
-and ``var = M2 / m`` (biased, as the reference).  Normalising and the input
-gradient are one elementwise pass each (channel ``c = (i / S) % C``).
+and ``var = M2 / m`` (biased, as the reference).  The affine map and the input
+gradient are one elementwise pass each (channel ``c = (i / S) % C``); the
+backward recomputes ``xhat = (x - mean) * inv_std`` from the saved input.
 """
 from __future__ import annotations
 
@@ -66,28 +67,28 @@ __global__ void combine_moments(const T* partial_mean, const T* partial_m2, T* m
 }
 
 template <typename T>
-__global__ void normalize(const T* x, const T* mean, const T* inv_std, const T* gamma, const T* beta,
-                          T* y, T* xhat, int total, int C, int S, int has_gamma, int has_beta) {
-    GRID_STRIDE_LOOP(i, total) {
+__global__ void affine(const T* x, const T* mean, const T* scale, const T* beta, T* y,
+                       int total, int C, int S, int has_beta) {
+    GRID_STRIDE_LOOP(i, total) {  // y = (x - mean) scale + beta
         const int c = (i / S) % C;
-        const T h = (x[i] - mean[c]) * inv_std[c];
-        xhat[i] = h;
-        y[i] = (has_gamma ? h * gamma[c] : h) + (has_beta ? beta[c] : T(0));
+        y[i] = (x[i] - mean[c]) * scale[c] + (has_beta ? beta[c] : T(0));
     }
 }
 
 template <typename T>
-__global__ void partial_sums(const T* g, const T* xhat, T* partial_g, T* partial_gx, int total, int C, int S, int m, int P) {
-    GRID_STRIDE_LOOP(i, total) {  // i = (c, p)
+__global__ void partial_sums(const T* g, const T* x, const T* mean, const T* inv_std, T* partial_g, T* partial_gx,
+                             int total, int C, int S, int m, int P) {
+    GRID_STRIDE_LOOP(i, total) {  // i = (c, p); xhat = (x - mean) inv_std, recomputed
         const int c = i / P, p = i % P;
+        const T mu = mean[c];
         T sum_g = T(0), sum_gx = T(0);
         for (int j = p; j < m; j += P) {
             const T gj = CHANNEL_VALUE(g, j, c);
             sum_g += gj;
-            sum_gx += gj * CHANNEL_VALUE(xhat, j, c);
+            sum_gx += gj * (CHANNEL_VALUE(x, j, c) - mu);
         }
         partial_g[i] = sum_g;
-        partial_gx[i] = sum_gx;
+        partial_gx[i] = sum_gx * inv_std[c];
     }
 }
 
@@ -105,11 +106,12 @@ __global__ void combine_sums(const T* partial_g, const T* partial_gx, T* sum_g, 
 }
 
 template <typename T>
-__global__ void input_gradient(const T* g, const T* xhat, const T* scale, const T* sum_g, const T* sum_gx,
-                               T* gx, int total, int C, int S, int m) {
+__global__ void input_gradient(const T* g, const T* x, const T* mean, const T* inv_std, const T* scale,
+                               const T* sum_g, const T* sum_gx, T* gx, int total, int C, int S, int m) {
     GRID_STRIDE_LOOP(i, total) {  // gx = (scale / m) (m g - sum_g - xhat sum_gx)
         const int c = (i / S) % C;
-        gx[i] = scale[c] / T(m) * (T(m) * g[i] - sum_g[c] - xhat[i] * sum_gx[c]);
+        const T xhat = (x[i] - mean[c]) * inv_std[c];
+        gx[i] = scale[c] / T(m) * (T(m) * g[i] - sum_g[c] - xhat * sum_gx[c]);
     }
 }
 """
@@ -117,12 +119,13 @@ __global__ void input_gradient(const T* g, const T* xhat, const T* scale, const 
 BATCHNORM = CudaModule("batchnorm", SOURCE, {
     "partial_moments": ("const T* x", "T* partial_mean", "T* partial_m2", "int total", "int C", "int S", "int m", "int P"),
     "combine_moments": ("const T* partial_mean", "const T* partial_m2", "T* mean", "T* var", "int total", "int m", "int P"),
-    "normalize": ("const T* x", "const T* mean", "const T* inv_std", "const T* gamma", "const T* beta",
-                  "T* y", "T* xhat", "int total", "int C", "int S", "int has_gamma", "int has_beta"),
-    "partial_sums": ("const T* g", "const T* xhat", "T* partial_g", "T* partial_gx", "int total", "int C", "int S", "int m", "int P"),
+    "affine": ("const T* x", "const T* mean", "const T* scale", "const T* beta", "T* y",
+               "int total", "int C", "int S", "int has_beta"),
+    "partial_sums": ("const T* g", "const T* x", "const T* mean", "const T* inv_std", "T* partial_g", "T* partial_gx",
+                     "int total", "int C", "int S", "int m", "int P"),
     "combine_sums": ("const T* partial_g", "const T* partial_gx", "T* sum_g", "T* sum_gx", "int total", "int P"),
-    "input_gradient": ("const T* g", "const T* xhat", "const T* scale", "const T* sum_g", "const T* sum_gx",
-                       "T* gx", "int total", "int C", "int S", "int m"),
+    "input_gradient": ("const T* g", "const T* x", "const T* mean", "const T* inv_std", "const T* scale",
+                       "const T* sum_g", "const T* sum_gx", "T* gx", "int total", "int C", "int S", "int m"),
 })
 
 VALUES_PER_PARTIAL = 16  # at least this many values per partial sum ...
@@ -151,35 +154,33 @@ def batch_norm_statistics(x):
     return mean, var
 
 
-def batch_norm_normalize(x, mean, inv_std, gamma, beta):
-    """``xhat = (x - mean) * inv_std``, ``y = gamma xhat + beta``: ``(y, xhat)``."""
+def batch_norm_affine(x, mean, scale, beta):
+    """``y = (x - mean) * scale + beta``; a missing beta is 0."""
     xp = get_array_module(x)
     x = xp.ascontiguousarray(x)
     require_int32(x.size)
     C, S, _, _ = _layout(x)
-
-    def vector(v):  # a (C,) parameter as the kernel reads it; a missing one is never read
-        return mean if v is None else xp.ascontiguousarray(v, dtype=x.dtype)
-
-    mean, inv_std = xp.ascontiguousarray(mean, dtype=x.dtype), xp.ascontiguousarray(inv_std, dtype=x.dtype)
-    y, xhat = xp.empty_like(x), xp.empty_like(x)
-    BATCHNORM.launch("normalize", x.dtype, x.size, (
-        x, mean, inv_std, vector(gamma), vector(beta), y, xhat, x.size, C, S, int(gamma is not None), int(beta is not None),
-    ))
-    return y, xhat
+    mean, scale = xp.ascontiguousarray(mean, dtype=x.dtype), xp.ascontiguousarray(scale, dtype=x.dtype)
+    y = xp.empty_like(x)
+    has_beta = beta is not None
+    beta = xp.ascontiguousarray(beta, dtype=x.dtype) if has_beta else mean  # never read without beta
+    BATCHNORM.launch("affine", x.dtype, x.size, (x, mean, scale, beta, y, x.size, C, S, int(has_beta)))
+    return y
 
 
-def batch_norm_backward(g, xhat, scale):
+def batch_norm_backward(g, x, mean, inv_std, scale):
     """Training-mode gradient of x with the channel sums: ``(gx, sum_g, sum_gx)``."""
     xp = get_array_module(g)
-    g, xhat = xp.ascontiguousarray(g), xp.ascontiguousarray(xhat, dtype=g.dtype)
+    g, x = xp.ascontiguousarray(g), xp.ascontiguousarray(x, dtype=g.dtype)
     require_int32(g.size)
     C, S, m, P = _layout(g)
+    mean, inv_std, scale = (xp.ascontiguousarray(v, dtype=g.dtype) for v in (mean, inv_std, scale))
     partial_g, partial_gx = xp.empty((C, P), g.dtype), xp.empty((C, P), g.dtype)
-    BATCHNORM.launch("partial_sums", g.dtype, C * P, (g, xhat, partial_g, partial_gx, C * P, C, S, m, P))
+    BATCHNORM.launch("partial_sums", g.dtype, C * P,
+                     (g, x, mean, inv_std, partial_g, partial_gx, C * P, C, S, m, P))
     sum_g, sum_gx = xp.empty(C, g.dtype), xp.empty(C, g.dtype)
     BATCHNORM.launch("combine_sums", g.dtype, C, (partial_g, partial_gx, sum_g, sum_gx, C, P))
     gx = xp.empty_like(g)
-    scale = xp.ascontiguousarray(scale, dtype=g.dtype)
-    BATCHNORM.launch("input_gradient", g.dtype, g.size, (g, xhat, scale, sum_g, sum_gx, gx, g.size, C, S, m))
+    BATCHNORM.launch("input_gradient", g.dtype, g.size,
+                     (g, x, mean, inv_std, scale, sum_g, sum_gx, gx, g.size, C, S, m))
     return gx, sum_g, sum_gx

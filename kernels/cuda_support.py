@@ -36,7 +36,7 @@ CUDA_KERNELS = {
     "avg_pool_forward": "cuda_pooling",
     "avg_pool_backward": "cuda_pooling",
     "batch_norm_statistics": "cuda_batchnorm",
-    "batch_norm_normalize": "cuda_batchnorm",
+    "batch_norm_affine": "cuda_batchnorm",
     "batch_norm_backward": "cuda_batchnorm",
     "sgd_update": "cuda_optim",  # references in minicnn/optim/sgd.py and adam.py
     "adam_update": "cuda_optim",

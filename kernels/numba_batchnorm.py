@@ -8,9 +8,9 @@ x once or twice and writes its outputs directly:
 * statistics: one pass accumulating ``sum(x - k)`` and ``sum((x - k)^2)`` in
   float64, with ``k`` the channel's first value (a shift that keeps the
   variance formula ``E[(x-k)^2] - E[x-k]^2`` free of cancellation);
-* normalize: ``xhat`` and ``y`` in the same pass;
-* affine (evaluation, no graph): ``y = (x - mu) * scale + beta`` in one pass, no ``xhat``;
-* backward: one pass for the two sums, one for ``gx``.
+* affine: ``y = (x - mu) * scale + beta`` in one pass (training and evaluation);
+* backward: one pass for the two sums, one for ``gx``, both recomputing
+  ``xhat = (x - mu) * inv_std`` from the saved input as they go.
 
 x is viewed as (N, C, S) with S = prod(spatial); each (n, c) row of S values
 is contiguous.  Serial (see ``numba_im2col``).
@@ -51,18 +51,6 @@ def _statistics(x, mean, var):
 
 
 @njit(cache=True)
-def _normalize(x, mean, inv_std, gamma, beta, y, xhat):
-    N, C, S = x.shape
-    for n in range(N):
-        for c in range(C):
-            mu, r, a, b = mean[c], inv_std[c], gamma[c], beta[c]
-            for s in range(S):
-                h = (x[n, c, s] - mu) * r
-                xhat[n, c, s] = h
-                y[n, c, s] = a * h + b
-
-
-@njit(cache=True)
 def _affine(x, mean, scale, beta, y):
     N, C, S = x.shape
     for n in range(N):
@@ -73,22 +61,24 @@ def _affine(x, mean, scale, beta, y):
 
 
 @njit(cache=True)
-def _backward(g, xhat, scale, gx, sum_g, sum_gx):
+def _backward(g, x, mean, inv_std, scale, gx, sum_g, sum_gx):
     N, C, S = g.shape
     m = N * S
     for c in range(C):
+        mu = mean[c]
         total = 0.0
-        dot = 0.0
+        dot = 0.0  # sum of g (x - mu): times inv_std, sum of g xhat
         for n in range(N):
             for s in range(S):
                 total += g[n, c, s]
-                dot += g[n, c, s] * xhat[n, c, s]
-        sum_g[c], sum_gx[c] = total, dot
+                dot += g[n, c, s] * (x[n, c, s] - mu)
+        sum_g[c], sum_gx[c] = total, dot * inv_std[c]
     for n in range(N):
         for c in range(C):
-            k, total, dot = scale[c] / m, sum_g[c], sum_gx[c]
+            k, mu, r = scale[c] / m, mean[c], inv_std[c]
+            total, dot = sum_g[c], sum_gx[c]
             for s in range(S):
-                gx[n, c, s] = k * (m * g[n, c, s] - total - xhat[n, c, s] * dot)
+                gx[n, c, s] = k * (m * g[n, c, s] - total - (x[n, c, s] - mu) * r * dot)
 
 
 def _rows(x):
@@ -104,17 +94,6 @@ def batch_norm_statistics(x):
     return mean.astype(x.dtype), var.astype(x.dtype)
 
 
-def batch_norm_normalize(x, mean, inv_std, gamma, beta):
-    """``(y, xhat)`` in one pass; a missing gamma is 1, a missing beta 0."""
-    C, dtype = x.shape[1], x.dtype
-    gamma = np.ones(C, dtype) if gamma is None else gamma
-    beta = np.zeros(C, dtype) if beta is None else beta
-    y, xhat = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
-    _normalize(_rows(x), mean.astype(dtype, copy=False), inv_std.astype(dtype, copy=False),
-               gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False), _rows(y), _rows(xhat))
-    return y, xhat
-
-
 def batch_norm_affine(x, mean, scale, beta):
     """``y = (x - mean) * scale + beta`` in one pass; a missing beta is 0."""
     C, dtype = x.shape[1], x.dtype
@@ -125,10 +104,12 @@ def batch_norm_affine(x, mean, scale, beta):
     return y
 
 
-def batch_norm_backward(g, xhat, scale):
-    """``(gx, sum_g, sum_gx)``; the sums in float64, returned in g's dtype."""
+def batch_norm_backward(g, x, mean, inv_std, scale):
+    """``(gx, sum_g, sum_gx)``, xhat recomputed from x on the fly; the sums in float64,
+    returned in g's dtype."""
     C, dtype = g.shape[1], g.dtype
     gx = np.empty(g.shape, dtype)
     sum_g, sum_gx = np.empty(C, dtype=np.float64), np.empty(C, dtype=np.float64)
-    _backward(_rows(g), _rows(xhat), scale.astype(dtype, copy=False), _rows(gx), sum_g, sum_gx)
+    _backward(_rows(g), _rows(x.astype(dtype, copy=False)), mean.astype(dtype, copy=False),
+              inv_std.astype(dtype, copy=False), scale.astype(dtype, copy=False), _rows(gx), sum_g, sum_gx)
     return gx, sum_g.astype(dtype), sum_gx.astype(dtype)

@@ -43,7 +43,6 @@ NUMBA_KERNELS = {
     "avg_pool_forward": "numba_pooling",
     "avg_pool_backward": "numba_pooling",
     "batch_norm_statistics": "numba_batchnorm",
-    "batch_norm_normalize": "numba_batchnorm",
     "batch_norm_affine": "numba_batchnorm",
     "batch_norm_backward": "numba_batchnorm",
     "relu_forward": "numba_activation",

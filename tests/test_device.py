@@ -310,7 +310,7 @@ def test_batch_norm_keeps_its_running_statistics_when_memory_runs_out(monkeypatc
     real_get = kernels.get
 
     def failing_get(name, array):
-        if name == "batch_norm_normalize":
+        if name == "batch_norm_affine":
             def fail(*args):
                 raise MemoryError("Unable to allocate 8.00 GiB")
             return fail

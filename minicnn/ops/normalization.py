@@ -31,8 +31,9 @@ class BatchNorm(Function):
 
     x: (N, C, *) -> y: (N, C, *);  gamma, beta: (C,) or None;  sums run over the
     m values of a channel (axes 0, 2, 3, ...).  The array work is in the
-    kernels ``batch_norm_statistics``, ``batch_norm_normalize`` and
+    kernels ``batch_norm_statistics``, ``batch_norm_affine`` and
     ``batch_norm_backward`` (``kernels/batchnorm.py``: the same formulas).
+    It saves x, not xhat (as PyTorch): backward recomputes xhat from it.
 
     Backward in training (mu and sigma depend on every x_i of the channel):
         dL/dgamma = sum_i dy_i xhat_i,      dL/dbeta = sum_i dy_i,
@@ -40,27 +41,26 @@ class BatchNorm(Function):
     In evaluation (mu, sigma constants):  dL/dx_i = gamma sigma^-1 dy_i.
     """
 
-    def __init__(self, running_mean, running_var, training, momentum, eps, keep_xhat=True):
+    def __init__(self, running_mean, running_var, training, momentum, eps, keep_input=True):
         self.running_mean, self.running_var = running_mean, running_var
         self.training, self.momentum, self.eps = training, momentum, eps
-        self.keep_xhat = keep_xhat  # False when no gradient will be taken (no_grad, frozen evaluation)
+        self.keep_input = keep_input  # False when no gradient will be taken (no_grad, frozen evaluation)
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
         if self.training:
             mean, var = kernels.get("batch_norm_statistics", x)(x)  # one fused pass
-        else:
-            mean, var = self.running_mean, self.running_var
+        else:  # a copy: later training steps update the running arrays in place
+            mean, var = self.running_mean.astype(x.dtype), self.running_var
         mean = mean.astype(x.dtype, copy=False)
         inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)  # (C,)
-        if self.keep_xhat:
-            y, self.xhat = kernels.get("batch_norm_normalize", x)(x, mean, inv_std, gamma, beta)
-        else:  # y = (x - mu) (gamma sigma^-1) + beta: one pass, and no xhat to write
-            scale = inv_std if gamma is None else inv_std * gamma
-            y = kernels.get("batch_norm_affine", x)(x, mean, scale, beta)
+        scale = inv_std if gamma is None else inv_std * gamma
+        y = kernels.get("batch_norm_affine", x)(x, mean, scale, beta)  # y = (x - mu) (gamma / sigma) + beta
         if self.training:  # last, so that a failure above (out of memory) leaves them untouched
             self._update_running_stats(mean, var, x.size // x.shape[1])
-        self.inv_std, self.gamma = inv_std, gamma
+        # backward recomputes xhat = (x - mu) / sigma from x (PyTorch saves the input too)
+        self.x = x if self.keep_input else None
+        self.mean, self.inv_std, self.scale = mean, inv_std, scale
         return y
 
     def _update_running_stats(self, mean, var, m):
@@ -74,16 +74,17 @@ class BatchNorm(Function):
             self.running_var += a * var * (m / (m - 1))
 
     def backward(self, g):
-        xhat = self.xhat
-        scale = self.inv_std if self.gamma is None else self.inv_std * self.gamma  # (C,)
+        x, mean, inv_std, scale = self.x, self.mean, self.inv_std, self.scale  # (C,) each but x
         needs = self.needs_input_grad
         if self.training and needs[0]:
-            gx, sum_g, sum_g_xhat = kernels.get("batch_norm_backward", g)(g, xhat, scale)
+            gx, sum_g, sum_g_xhat = kernels.get("batch_norm_backward", g)(g, x, mean, inv_std, scale)
         else:  # evaluation: an affine map per channel, dL/dx = g * scale
             gx = g * scale.reshape(_channel_shape(g)) if needs[0] else None
             axes = (0, *range(2, g.ndim))
             sum_g = g.sum(axis=axes) if needs[2] else None
-            sum_g_xhat = (g * xhat).sum(axis=axes) if needs[1] else None
+            if needs[1]:
+                xhat = (x - mean.reshape(_channel_shape(x))) * inv_std.reshape(_channel_shape(x))
+                sum_g_xhat = (g * xhat).sum(axis=axes)
         return gx, sum_g_xhat if needs[1] else None, sum_g if needs[2] else None
 
 
@@ -126,12 +127,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             )
     elif running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
-    keep_xhat = is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
+    keep_input = is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
     return BatchNorm.apply(
         x,
         weight,
         bias,
-        keep_xhat=keep_xhat,
+        keep_input=keep_input,
         running_mean=None if running_mean is None else running_mean.data,
         running_var=None if running_var is None else running_var.data,
         training=bool(training),

@@ -83,4 +83,4 @@ def test_the_swap_really_runs_the_cuda_kernels(cuda_kernels_on_the_cpu):
     _train(_network(), lambda params: optim.SGD(params, lr=0.1, momentum=0.9), steps=1)
     assert all(registry._kernels[name]["numba"].compiled is not None for name in
                ("im2col", "col2im", "max_pool_forward", "max_pool_backward", "avg_pool_forward",
-                "batch_norm_statistics", "batch_norm_normalize", "batch_norm_backward", "sgd_update"))
+                "batch_norm_statistics", "batch_norm_affine", "batch_norm_backward", "sgd_update"))

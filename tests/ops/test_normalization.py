@@ -129,8 +129,8 @@ def test_evaluation_needs_running_stats_and_input_needs_channels():
 @pytest.mark.parametrize("setting", ["auto", "numpy"])
 @given(shape=bn_shapes(), seed=seeds, affine=st.booleans())
 def test_without_a_graph_the_output_is_the_same(device, training, setting, shape, seed, affine):
-    """Under no_grad (or with nothing requiring grad) batch_norm keeps no xhat and
-    computes y = (x - mu) (gamma / sigma) + beta in one pass: the same y, the same running stats."""
+    """Under no_grad (or with nothing requiring grad) batch_norm keeps nothing for backward:
+    the same y, the same running stats."""
     from minicnn import kernels
 
     before = kernels.current()
