@@ -138,6 +138,25 @@ def im2col(x, kernel_size, stride, padding, dilation, out=None):
     return into(windows.reshape(N, C * math.prod(kernel_size), math.prod(positions)), out)
 
 
+@register("im2strips", "reference")
+def im2strips(x, kernel_size, padding, dilation, out=None):
+    """``x: (N, C, H, W) -> strips: (N, C * kw, (H + 2*ph) * W_out)``: for a 2-d convolution
+    with stride 1, the input as each column of taps e sees it, with all its padded rows::
+
+        strips[n, (c, e), (r, j)] = x_pad[n, c, r, j + e*dw]      r < H + 2ph, j < W_out
+
+    The columns of im2col are windows of these: the rows (c, b, e) of ``cols``
+    are ``strips[:, (c, e), b*dh*W_out : b*dh*W_out + L]``, so a convolution can
+    multiply by kh windows of a matrix kh times smaller than the columns
+    (``minicnn/ops/conv.py``)."""
+    N, C, H, W = x.shape
+    kw, dw = kernel_size[1], dilation[1]
+    ow = output_shape((W,), (kw,), (1,), (padding[1],), (dw,))[0]
+    x_padded = pad_spatial(x, padding, padding)  # (N, C, H + 2ph, W + 2pw)
+    strips = get_array_module(x).stack([x_padded[..., e * dw: e * dw + ow] for e in range(kw)], axis=2)
+    return into(strips.reshape(N, C * kw, -1), out)  # (N, C, kw, H + 2ph, W_out) -> rows (c, e)
+
+
 @register("col2im", "reference")
 def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=None):
     """``cols: (N, C * prod(kernel_size), prod(out)) -> (N, C, *in)``, summing overlaps."""

@@ -162,38 +162,59 @@ def _zero_columns(target, t, width, rows, lo, hi):
             target[t + r * width + c] = 0
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _plane_strips(plane, strips, H, W, kw, padding, dilation, ow, columns):
+    """The kw strips of one plane, from ``strips[0]`` on: strip e, (H + 2*ph) rows of ow,
+    is the plane as tap column e sees it (see ``_im2col_2d_stride1``); its padding rows
+    and the columns that read the padding are zero."""
+    ph, size = padding[0], (H + 2 * padding[0]) * ow
+    for e in range(kw):
+        _zero(strips, e * size, ph * ow)  # the padding rows above and below
+        _zero(strips, e * size + (ph + H) * ow, ph * ow)
+        w, lo, hi = columns[e, 0], columns[e, 1], columns[e, 2]
+        if ow == W:  # 'same': rows [ph, ph + H) of the strip are the plane shifted, one run
+            shift = e * dilation[1] - padding[1]
+            first = min(max(0, -shift), H * W)  # the inputs it reads: [first, last)
+            last = max(first, min(H * W, H * W - shift))
+            _zero(strips, e * size + ph * W, first)
+            _copy_run(strips, e * size + ph * W + first, plane, first + shift, last - first)
+            _zero(strips, e * size + ph * W + last, H * W - last)
+            _zero_columns(strips, e * size + ph * W, W, H, lo, hi)  # where the shift wrapped around
+        else:
+            for y in range(H):
+                _copy_row(strips, e * size + (ph + y) * ow, plane, y * W + w, lo, hi, ow, 1)
+
+
 @njit(cache=True, boundscheck=False, nogil=True)
 def _im2col_2d_stride1(x, cols, strips, H, W, kernel, padding, dilation, oh, ow):
-    """2-d, stride 1: x: (P, H*W) planes; cols: (P, kh*kw*oh*ow); strips: kw*(H + 2*ph)*ow zeros.
+    """2-d, stride 1: x: (P, H*W) planes; cols: (P, kh*kw*oh*ow); strips: kw*(H + 2*ph)*ow.
 
     Strip e holds the plane as tap column e sees it: row ph + y is the input
     row y shifted by that tap's column offset, ow wide, zeros where it reads
-    the padding (rows [0, ph) and [ph + H, H + 2*ph) stay zero).  With stride
+    the padding (rows [0, ph) and [ph + H, H + 2*ph) are zero).  With stride
     1 the rows of taps (b, e) are then one contiguous run of strip e, from its
     row b*dh: kw*H short rows per plane, then kh*kw long copies, instead of
     kh*kw*oh short rows each cut into padding and data."""
     kh, kw = kernel
-    ph, dh = padding[0], dilation[0]
+    dh = dilation[0]
     columns = column_taps(ow, W, kw, 1, padding[1], dilation[1])
-    size, L = (H + 2 * ph) * ow, oh * ow
+    size, L = (H + 2 * padding[0]) * ow, oh * ow
     for p in range(x.shape[0]):
-        plane, target = x[p], cols[p]
-        for e in range(kw):
-            w, lo, hi = columns[e, 0], columns[e, 1], columns[e, 2]
-            if ow == W:  # 'same': rows [ph, ph + H) of the strip are the plane shifted, one run
-                shift = e * dilation[1] - padding[1]
-                first = min(max(0, -shift), H * W)  # the inputs it reads: [first, last)
-                last = max(first, min(H * W, H * W - shift))
-                _copy_run(strips, e * size + ph * W + first, plane, first + shift, last - first)
-                _zero_columns(strips, e * size + ph * W, W, H, lo, hi)  # where the shift wrapped around
-            else:
-                for y in range(H):
-                    _copy_row(strips, e * size + (ph + y) * ow, plane, y * W + w, lo, hi, ow, 1)
+        target = cols[p]
+        _plane_strips(x[p], strips, H, W, kw, padding, dilation, ow, columns)
         t = 0
         for b in range(kh):
             for e in range(kw):
                 _copy_run(target, t, strips, e * size + b * dh * ow, L)
                 t += L
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _im2strips_2d(x, strips, H, W, kw, padding, dilation, ow):
+    """x: (P, H*W) planes -> strips: (P, kw*(H + 2*ph)*ow), every plane's strips in place."""
+    columns = column_taps(ow, W, kw, 1, padding[1], dilation[1])
+    for p in range(x.shape[0]):
+        _plane_strips(x[p], strips[p], H, W, kw, padding, dilation, ow, columns)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -330,11 +351,26 @@ def im2col(x, kernel_size, stride, padding, dilation, out=None):
     cols = out.reshape(N * C, taps * L)  # each (n, c) plane's taps rows, flat (a view: out is contiguous)
     planes = np.ascontiguousarray(x).reshape(N * C, -1)
     if _stride1_2d(spatial, stride):
-        strips = np.zeros(kernel_size[1] * (spatial[0] + 2 * padding[0]) * positions[1], dtype=x.dtype)
+        strips = np.empty(kernel_size[1] * (spatial[0] + 2 * padding[0]) * positions[1], dtype=x.dtype)
         _im2col_2d_stride1(planes, cols, strips, *spatial, tuple(kernel_size), tuple(padding), tuple(dilation),
                            *positions)
         return out
     _im2col_3d(planes, cols, spatial3, kernel3, stride3, padding3, dilation3, as_3d(positions)[0])
+    return out
+
+
+def im2strips(x, kernel_size, padding, dilation, out=None):
+    """``x: (N, C, H, W) -> strips: (N, C * kw, (H + 2*ph) * W_out)`` (layout of ``im2col.im2strips``),
+    written into ``out`` (C-contiguous, that shape) when it is given."""
+    N, C, H, W = x.shape
+    kh, kw = kernel_size
+    ow = output_shape((W,), (kw,), (1,), (padding[1],), (dilation[1],))[0]
+    shape = (N, C * kw, (H + 2 * padding[0]) * ow)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    _check_out(out, shape, x.dtype, "im2strips")
+    planes = np.ascontiguousarray(x).reshape(N * C, H * W)
+    _im2strips_2d(planes, out.reshape(N * C, -1), H, W, kw, tuple(padding), tuple(dilation), ow)
     return out
 
 

@@ -38,6 +38,7 @@ from .registry import _numba_expected, register
 NUMBA_KERNELS = {
     "im2col": "numba_im2col",
     "col2im": "numba_im2col",
+    "im2strips": "numba_im2col",
     "max_pool_forward": "numba_pooling",
     "max_pool_backward": "numba_pooling",
     "avg_pool_forward": "numba_pooling",

@@ -51,6 +51,10 @@ Choices of algorithm, each giving the reference's result (tests check it):
                                    dW^T += sum_{n in b} im2col(x[b])[n] · dy[n]^T
 
   (On the GPU only a cap, 512 MiB by default, splits the batch.)
+* strips: for a 2-d stride-1 convolution the columns of tap row b are a
+  window of the input's *strips*, kh times smaller than the columns; where
+  it pays (ResNet-20's stages) forward and weight gradient multiply by the
+  kh windows instead (``_Strips``);
 * products in pieces: with OpenBLAS's AVX-512 kernels, the forward and
   input-gradient products of a chunk go to BLAS cut along their columns
   into pieces under 100^3 multiply-adds, which its unpacked small-matrix
@@ -64,7 +68,7 @@ from numbers import Integral
 
 from .. import kernels
 from ..autograd.function import Function
-from ..backend import get_array_module
+from ..backend import get_array_module, is_gpu_array
 from ..kernels.im2col import crop_spatial, into, pad_spatial
 from ..kernels.shapes import conv_transpose_output_size, output_shape
 
@@ -130,6 +134,63 @@ class _Blocks:
         return kernels.workspace.map_chunks(fn, self.chunks, self.array)
 
 
+class _Strips:
+    """The columns of a 2-d, stride-1 convolution as kh windows of its *strips*.
+
+    ``im2strips`` (``kernels/im2col.py``) writes, per channel c and tap column
+    e, the input as that column of taps sees it, with every padded row:
+    (n, C*kw, (H + 2ph)*W_out), kh times smaller than the columns.  The rows of
+    taps (c, b, e) of im2col are then the window ``[b*dh*W_out, b*dh*W_out + L)``
+    of strip (c, e), so the product over the columns is a sum over the kh
+    tap rows, each a product with a window (a strided view, no copy)::
+
+        W · cols = sum_b  W[:, :, b, :] · strips[:, b*dh*W_out : b*dh*W_out + L]
+                          (F, C/G*kw)      (C/G*kw, L)  per group
+
+    The weight gradient splits the same way: dW[:, :, b, :] = sum_n window_b · dy^T.
+    CPU only (the Numba ``im2strips``); a kernel with one row of taps gains nothing.
+    """
+
+    def __init__(self, kernel, groups, padding, dilation, out):
+        self.kernel, self.groups, self.padding, self.dilation = tuple(kernel), groups, padding, dilation
+        self.width, self.L = out[1], math.prod(out)
+        self.step = dilation[0] * out[1]  # window b starts at b * step
+
+    MIN_ROW = 32  # entries per strip product row (C/G * kw): below, its products are too thin
+
+    @classmethod
+    def apply(cls, x, weight_shape, groups, stride, out):
+        """Whether the convolution of ``x`` (N, C, H, W) by a weight of ``weight_shape``
+        (F, C/G, kh, kw) takes the strips: measured per layer (fwd + bwd, docs/kernels.md),
+        they win where the column product is one BLAS takes unpacked in a few pieces
+        (ResNet-20's stages: 5-8%), and lose where a strip row is thin (the 3- and
+        1-channel first layers: 17-41%) or the product large (VGG's: 0-2%)."""
+        if x.ndim != 4 or tuple(stride) != (1, 1) or is_gpu_array(x):
+            return False
+        (F, per_group, kh, kw), limit = weight_shape, kernels.workspace.small_product_limit()
+        column_product = F // groups * per_group * kh * kw * math.prod(out)
+        return (kh > 1 and per_group * kw >= cls.MIN_ROW and limit is not None
+                and column_product <= kernels.workspace.MAX_PIECES * limit
+                and kernels.choose("im2strips", on_gpu=False) == "numba")
+
+    def shape(self, x_chunk_shape):
+        """The strips of a chunk of x: (n, C*kw, (H + 2ph) * W_out)."""
+        n, C, H = x_chunk_shape[:3]
+        return (n, C * self.kernel[1], (H + 2 * self.padding[0]) * self.width)
+
+    def windows(self, x, out=None):
+        """``im2strips(x)`` (into ``out``) as kh windows, each (n, G, C/G*kw, L)."""
+        strips = kernels.get("im2strips", x)(x, self.kernel, self.padding, self.dilation, out)
+        strips = strips.reshape(x.shape[0], self.groups, -1, strips.shape[-1])
+        return [strips[..., b * self.step: b * self.step + self.L] for b in range(self.kernel[0])]
+
+    def weight_rows(self, weight):
+        """weight (F, C/G, kh, kw) -> one (G, F/G, C/G*kw) matrix per tap row b."""
+        xp, F = get_array_module(weight), weight.shape[0]
+        return [xp.ascontiguousarray(weight[:, :, b, :]).reshape(self.groups, F // self.groups, -1)
+                for b in range(self.kernel[0])]
+
+
 def _convolve(x, weight, groups, stride, padding, dilation):
     """``Y = W · im2col(x)`` for every group, chunk by chunk of the batch.
 
@@ -147,6 +208,18 @@ def _convolve(x, weight, groups, stride, padding, dilation):
     w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
     blocks = _Blocks(x, x.shape, kernel, out, stride, padding)
     y = xp.empty((N, groups, F // groups, L), dtype=x.dtype)
+    strips = _Strips(kernel, groups, padding, dilation, out) if _Strips.apply(x, weight.shape, groups, stride,
+                                                                             out) else None
+    w_rows = strips.weight_rows(weight) if strips else None
+
+    def forward_strips(part):  # y[b] = sum over tap rows of W_row · window
+        target = y[part]  # (n, G, F/G, L)
+        for row, (w_row, window) in enumerate(zip(w_rows, strips.windows(x[part], blocks.buffer(0, strips.shape(x[part].shape))))):
+            if row == 0:
+                kernels.workspace.matmul_in_pieces(w_row, window, target)
+            else:
+                product = blocks.buffer(1, target.shape)
+                target += kernels.workspace.matmul_in_pieces(w_row, window, xp.empty_like(target) if product is None else product)
 
     def forward(part):
         n = part.stop - part.start
@@ -155,8 +228,8 @@ def _convolve(x, weight, groups, stride, padding, dilation):
         kernels.workspace.matmul_in_pieces(w, cols, y[part])  # (n, G, F/G, L)
         return cols
 
-    cols = blocks.map(forward)
-    return y.reshape(N, F, *out), (None if blocks.split else cols[0])
+    cols = blocks.map(forward_strips if strips else forward)
+    return y.reshape(N, F, *out), (None if blocks.split or strips else cols[0])
 
 
 def _convolve_adjoint(y, weight, groups, x_shape, stride, padding, dilation):
@@ -209,15 +282,25 @@ def _weight_gradient(y, cols, source, groups, weight_shape, stride, padding, dil
         return dwt.swapaxes(-1, -2).reshape(weight_shape)
     C, K, L = source.shape[1], math.prod(kernel), y.shape[-1]
     blocks = _Blocks(source, source.shape, kernel, (L,), stride, padding)
+    out = output_shape(source.shape[2:], kernel, stride, padding, dilation)
+    if _Strips.apply(source, weight_shape, groups, stride, out):
+        strips = _Strips(kernel, groups, padding, dilation, out)
 
-    def partial(part):
-        n = part.stop - part.start
-        cols = _columns(source[part], kernel, stride, padding, dilation, blocks.buffer(0, (n, C * K, L)))
-        cols = cols.reshape(n, groups, -1, L)  # (n, G, C/G*K, L)
-        products = blocks.buffer(1, (n, groups, C // groups * K, F // groups))
-        return xp.matmul(cols, y[part].swapaxes(-1, -2), out=products).sum(axis=0)  # (G, C/G*K, F/G)
+        def partial(part):  # one window per tap row: (G, C/G*kw, F/G) each -> (G, C/G, kh, kw, F/G)
+            n, dy = part.stop - part.start, y[part].swapaxes(-1, -2)  # (n, G, L, F/G)
+            rows = [xp.matmul(window, dy, out=blocks.buffer(1 + b, (n, groups, C // groups * kernel[1], F // groups)))
+                    .sum(axis=0) for b, window in enumerate(strips.windows(source[part], blocks.buffer(0, strips.shape(source[part].shape))))]
+            return xp.stack([r.reshape(groups, C // groups, kernel[1], F // groups) for r in rows], axis=2)
+    else:
+        def partial(part):
+            n = part.stop - part.start
+            cols = _columns(source[part], kernel, stride, padding, dilation, blocks.buffer(0, (n, C * K, L)))
+            cols = cols.reshape(n, groups, -1, L)  # (n, G, C/G*K, L)
+            products = blocks.buffer(1, (n, groups, C // groups * K, F // groups))
+            return xp.matmul(cols, y[part].swapaxes(-1, -2), out=products).sum(axis=0)  # (G, C/G*K, F/G)
 
-    return sum(blocks.map(partial)).swapaxes(-1, -2).reshape(weight_shape)
+    dwt = sum(blocks.map(partial)).reshape(groups, C // groups * K, F // groups)  # (G, C/G*K, F/G)
+    return dwt.swapaxes(-1, -2).reshape(weight_shape)
 
 
 def _bias_gradient(g):

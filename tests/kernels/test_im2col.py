@@ -173,3 +173,36 @@ def test_numba_out_must_be_contiguous():
         numba_im2col.im2col(x, (3, 3), (1, 1), (1, 1), (1, 1), bad)
     with pytest.raises(ValueError, match="col2im: out must be a C-contiguous"):
         numba_im2col.col2im(np.zeros((2, 27, 16)), x.shape, (3, 3), (1, 1), (1, 1), (1, 1), x.astype(np.float32))
+
+
+# ------------------------------------------------------------------ im2strips
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(config=window_configs(max_dims=2).filter(lambda c: len(c[1]) == 2), seed=st.integers(0, 2**16))
+def test_strips_hold_the_columns_as_windows(dtype, config, seed):
+    """Every implementation of im2strips against a loop over the definition, and the claim
+    that makes it useful: the im2col rows of tap row b are windows of the strips."""
+    shape, kernel, _, padding, dilation = config
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    N, C, H, W = shape
+    (kh, kw), (ph, pw), (dh, dw) = kernel, padding, dilation
+    oh, ow = output_shape((H, W), kernel, (1, 1), padding, dilation)
+    x_padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    expected = np.empty((N, C, kw, H + 2 * ph, ow), dtype)
+    for e in range(kw):  # strips[n, (c, e), (r, j)] = x_pad[n, c, r, j + e*dw]
+        for j in range(ow):
+            expected[:, :, e, :, j] = x_padded[:, :, :, j + e * dw]
+    expected = expected.reshape(N, C * kw, -1)
+    cols = naive.im2col(x, kernel, (1, 1), padding, dilation).reshape(N, C, kh, kw, oh * ow)
+    for which, im2strips in implementations("im2strips", "cpu"):
+        out = np.full(expected.shape, np.nan, dtype)
+        for got in (im2strips(x, kernel, padding, dilation), im2strips(x, kernel, padding, dilation, out)):
+            np.testing.assert_array_equal(got, expected, err_msg=which)
+        for b in range(kh):  # tap row b of the columns = the window from row b*dh of every strip
+            window = out.reshape(N, C, kw, -1)[..., b * dh * ow: b * dh * ow + oh * ow]
+            np.testing.assert_array_equal(window, cols[:, :, b], err_msg=which)
+
+
+def test_strips_reject_a_wrong_out():
+    x = np.zeros((2, 3, 5, 5), np.float32)
+    with pytest.raises(ValueError, match=r"im2strips: out must be a C-contiguous float32 array of shape \(2, 9, 35\)"):
+        kernels.implementation("im2strips", "numba")(x, (3, 3), (1, 1), (1, 1), np.zeros((2, 9, 30), np.float32))

@@ -154,19 +154,24 @@ def test_map_chunks_keeps_the_order_restores_blas_and_raises(restore):
     assert nested == [list(range(9))] * 2
 
 
-def test_blocked_forward_builds_no_whole_batch_columns(restore, monkeypatch):
-    """With a block of two samples, im2col only ever sees two samples, into the same buffer."""
-    workspace.set_block_size(2 * 4 * 9 * 64 * 8)
+@pytest.mark.parametrize("strips, builder", [(True, "im2strips"), (False, "im2col")])
+def test_blocked_forward_builds_no_whole_batch_columns(restore, monkeypatch, strips_everywhere, strips, builder):
+    """With a block of two samples, the columns (or the strips) are only ever built for two
+    samples, into the same buffer."""
+    strips_everywhere(strips)
+    stride = 1
+    workspace.set_block_size(2 * 4 * 9 * (8 // stride) ** 2 * 8)  # the columns of two samples
     workspace.set_chunk_threads(1)
     seen, get = [], kernels.get
 
-    def spy(x, *args):  # args: kernel, stride, padding, dilation[, out]
-        seen.append((x.shape[0], args[4].__array_interface__["data"][0] if len(args) == 5 else None))
-        return get("im2col", x)(x, *args)
+    def spy(x, *args):  # args: the geometry, then out
+        out = args[-1] if isinstance(args[-1], np.ndarray) else None
+        seen.append((x.shape[0], None if out is None else out.__array_interface__["data"][0]))
+        return get(builder, x)(x, *args)
 
-    monkeypatch.setattr(kernels, "get", lambda name, array: spy if name == "im2col" else get(name, array))
+    monkeypatch.setattr(kernels, "get", lambda name, array: spy if name == builder else get(name, array))
     x = mc.tensor(np.random.default_rng(3).standard_normal((7, 4, 8, 8)))
-    F.conv2d(x, mc.tensor(np.ones((3, 4, 3, 3))), padding=1)
+    F.conv2d(x, mc.tensor(np.ones((3, 4, 3, 3))), padding=1, stride=stride)
     assert [n for n, _ in seen] == [1, 2, 2, 2]
     assert len({address for _, address in seen}) == 1 and None not in {a for _, a in seen}
 
@@ -232,10 +237,12 @@ def test_products_in_pieces_give_the_whole_product(restore, small_products, dtyp
     _assert_same(results, dtype)
 
 
-def test_a_convolution_cuts_its_products_into_pieces(restore, small_products, monkeypatch):
-    """With the limit at 16 * 36 * 32 multiply-adds, the (16, 36) @ (36, 64) products of an
-    8x8 "same" convolution (4 -> 16 channels) go to BLAS as two pieces of 32 columns."""
-    small_products(16 * 36 * 32)
+def test_a_convolution_cuts_its_products_into_pieces(restore, small_products, strips_everywhere, monkeypatch):
+    """With the limit at 16 * 12 * 32 multiply-adds, the three (16, 4*3) @ (4*3, 64) products
+    (one per row of taps, over the strips) of an 8x8 "same" 3x3 convolution from 4 to 16
+    channels each go to BLAS as two pieces of 32 columns."""
+    small_products(16 * 12 * 32)
+    strips_everywhere(True)
     workspace.set_block_size(None)
     calls, matmul = [], np.matmul
 
@@ -247,4 +254,66 @@ def test_a_convolution_cuts_its_products_into_pieces(restore, small_products, mo
     x = mc.tensor(np.random.default_rng(5).standard_normal((3, 4, 8, 8)).astype(np.float32))
     with mc.no_grad():
         F.conv2d(x, mc.tensor(np.ones((16, 4, 3, 3), np.float32)), padding=1)
-    assert calls == [32, 32]
+    assert calls == [32, 32] * 3
+
+
+# ------------------------------------------------------------------------ strips
+@pytest.fixture
+def strips_everywhere(monkeypatch):
+    """``set(on)``: make every 2-d stride-1 CPU convolution with kh > 1 take the strips (on)
+    or the columns (off), whatever its size."""
+    from minicnn.ops import conv
+
+    def set_strips(on):
+        def apply(cls, x, weight_shape, groups, stride, out):
+            return on and x.ndim == 4 and tuple(stride) == (1, 1) and weight_shape[2] > 1
+        monkeypatch.setattr(conv._Strips, "apply", classmethod(apply))
+    return set_strips
+
+
+def test_strips_apply_to_resnet_stages_only():
+    from minicnn.ops import conv
+
+    if workspace.small_product_limit() is None:
+        pytest.skip("BLAS has no unpacked small products here: the strips are never taken")
+    x = np.zeros((128, 16, 32, 32), np.float32)
+    assert conv._Strips.apply(x, (16, 16, 3, 3), 1, (1, 1), (32, 32))  # ResNet-20 stage 1
+    assert not conv._Strips.apply(x, (16, 16, 3, 3), 1, (2, 2), (16, 16))  # strided
+    assert not conv._Strips.apply(x[:, :3], (16, 3, 3, 3), 1, (1, 1), (32, 32))  # thin rows: the stem
+    assert not conv._Strips.apply(np.zeros((128, 64, 32, 32), np.float32), (64, 64, 3, 3), 1, (1, 1), (32, 32))  # VGG
+
+
+@settings(max_examples=25, deadline=None)
+@given(config=conv_configs(max_side=7), batch=st.integers(1, 5), chunked=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_strips_give_the_columns_result(strips_everywhere, config, batch, chunked, dtype):
+    x_shape, w_shape, has_bias, kwargs = config
+    kwargs = dict(kwargs, stride=(1, 1))
+    saved = workspace.block_size(), workspace.chunk_threads()
+    try:
+        rng = np.random.default_rng(6)
+        x = rng.standard_normal((batch, *x_shape[1:])).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        b = rng.standard_normal(w_shape[0]).astype(dtype) if has_bias else None
+        workspace.set_block_size(64 if chunked else None)  # chunks of one sample, on 2 threads
+        workspace.set_chunk_threads(2)
+        results = []
+        for on in (True, False):
+            strips_everywhere(on)
+            results.append(_step(F.conv2d, x, w, b, **kwargs))
+        _assert_same(results, dtype)
+    finally:
+        workspace.set_block_size(saved[0])
+        workspace.set_chunk_threads(saved[1])
+
+
+def test_strips_are_built_instead_of_columns(strips_everywhere, monkeypatch):
+    """Forward and weight gradient build strips (3x smaller) and no columns; the input
+    gradient still goes through col2im."""
+    strips_everywhere(True)
+    calls, get = [], kernels.get
+    monkeypatch.setattr(kernels, "get", lambda name, array: (calls.append(name), get(name, array))[1])
+    x = mc.tensor(np.random.default_rng(7).standard_normal((2, 4, 6, 6)), requires_grad=True)
+    w = mc.tensor(np.ones((3, 4, 3, 3)), requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    assert calls.count("im2strips") == 2 and "im2col" not in calls and "col2im" in calls
