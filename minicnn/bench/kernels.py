@@ -73,6 +73,8 @@ def _cases(rng):
         cols = kernels.implementation("im2col", "reference")(x, k, s, p, d)
         yield "im2col", label, (x, k, s, p, d)
         yield "col2im", label, (cols, shape, k, s, p, d)
+        if len(k) == 2 and s == (1, 1):  # the strips of a stride-1 convolution (whole batch)
+            yield "im2strips", label, (x, k, p, d)
     for label, shape, k, s, p in POOL_CASES:
         x = rng.standard_normal(shape, dtype=np.float32)
         d = (1,) * len(k)

@@ -20,7 +20,7 @@ TINY_CONV = [("tiny conv", (2, 1, 6, 6), (3, 3), (1, 1), (1, 1))]
 TINY_POOL = [("tiny pool", (2, 2, 4, 4), (2, 2), (2, 2), (0, 0))]
 TINY_BN = [("tiny bn", (2, 3, 4, 4))]
 TINY_OPTIMIZER = [("tiny weight", (4, 3, 3, 3))]
-KERNELS = ["im2col", "col2im", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
+KERNELS = ["im2col", "col2im", "im2strips", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
            "batch_norm_statistics", "batch_norm_affine", "batch_norm_backward", "relu_forward", "relu_backward",
            "sgd_update", "adam_update"]
 
