@@ -118,13 +118,14 @@ class _Blocks:
     chunks shared among the CPU's cores.
     """
 
-    def __init__(self, array, x_shape, kernel, out, stride, padding):
+    def __init__(self, array, x_shape, kernel, out, stride, padding, per_sample=None):
         N, C = x_shape[:2]
         self.array = array
         if _is_pointwise(kernel, stride, padding):
             self.chunks = [slice(0, N)]
         else:
-            self.chunks = kernels.batch_chunks(N, C * math.prod(kernel) * math.prod(out) * array.itemsize, array)
+            per_sample = per_sample or C * math.prod(kernel) * math.prod(out) * array.itemsize  # the columns
+            self.chunks = kernels.batch_chunks(N, per_sample, array)
         self.split = len(self.chunks) > 1
 
     def buffer(self, slot, shape):
@@ -178,6 +179,12 @@ class _Strips:
         n, C, H = x_chunk_shape[:3]
         return (n, C * self.kernel[1], (H + 2 * self.padding[0]) * self.width)
 
+    def bytes_per_sample(self, x, filters):
+        """What a chunk holds per sample, its strips and one product (F, L), for the block:
+        sized by this rather than by the columns, a chunk has 2-3 times more samples, and
+        fewer chunks cost less Python (ResNet-20 inference: 131 -> 122 ms)."""
+        return (math.prod(self.shape(x.shape)[1:]) + filters * self.L) * x.itemsize
+
     def windows(self, x, out=None):
         """``im2strips(x)`` (into ``out``) as kh windows, each (n, G, C/G*kw, L)."""
         strips = kernels.get("im2strips", x)(x, self.kernel, self.padding, self.dilation, out)
@@ -206,10 +213,10 @@ def _convolve(x, weight, groups, stride, padding, dilation):
     out = output_shape(spatial, kernel, stride, padding, dilation)
     L = math.prod(out)
     w = weight.reshape(groups, F // groups, -1)  # (G, F/G, C/G*K)
-    blocks = _Blocks(x, x.shape, kernel, out, stride, padding)
-    y = xp.empty((N, groups, F // groups, L), dtype=x.dtype)
     strips = _Strips(kernel, groups, padding, dilation, out) if _Strips.apply(x, weight.shape, groups, stride,
                                                                              out) else None
+    blocks = _Blocks(x, x.shape, kernel, out, stride, padding, strips.bytes_per_sample(x, F) if strips else None)
+    y = xp.empty((N, groups, F // groups, L), dtype=x.dtype)
     w_rows = strips.weight_rows(weight) if strips else None
 
     def forward_strips(part):  # y[b] = sum over tap rows of W_row · window
@@ -281,10 +288,12 @@ def _weight_gradient(y, cols, source, groups, weight_shape, stride, padding, dil
         dwt = xp.matmul(cols, y.swapaxes(-1, -2)).sum(axis=0)  # (G, C/G*K, F/G)
         return dwt.swapaxes(-1, -2).reshape(weight_shape)
     C, K, L = source.shape[1], math.prod(kernel), y.shape[-1]
-    blocks = _Blocks(source, source.shape, kernel, (L,), stride, padding)
     out = output_shape(source.shape[2:], kernel, stride, padding, dilation)
-    if _Strips.apply(source, weight_shape, groups, stride, out):
-        strips = _Strips(kernel, groups, padding, dilation, out)
+    strips = _Strips(kernel, groups, padding, dilation, out) if _Strips.apply(source, weight_shape, groups,
+                                                                              stride, out) else None
+    blocks = _Blocks(source, source.shape, kernel, (L,), stride, padding,
+                     strips.bytes_per_sample(source, F) if strips else None)
+    if strips:
 
         def partial(part):  # one window per tap row: (G, C/G*kw, F/G) each -> (G, C/G, kh, kw, F/G)
             n, dy = part.stop - part.start, y[part].swapaxes(-1, -2)  # (n, G, L, F/G)

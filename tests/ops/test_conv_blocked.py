@@ -160,7 +160,8 @@ def test_blocked_forward_builds_no_whole_batch_columns(restore, monkeypatch, str
     samples, into the same buffer."""
     strips_everywhere(strips)
     stride = 1
-    workspace.set_block_size(2 * 4 * 9 * (8 // stride) ** 2 * 8)  # the columns of two samples
+    # two samples: of columns (4 * 9 rows of 64), or of strips (4 * 3 rows of 10 * 8) and a product (3 x 64)
+    workspace.set_block_size(2 * (4 * 3 * 10 * 8 + 3 * 64) * 8 if strips else 2 * 4 * 9 * 64 * 8)
     workspace.set_chunk_threads(1)
     seen, get = [], kernels.get
 
