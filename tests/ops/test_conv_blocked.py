@@ -75,6 +75,15 @@ def test_chunks_give_the_whole_batch_result(restore, dtype, op, x_shape, w_shape
     _assert_same(_walks(op, x, w, b, block, **kwargs), dtype)
 
 
+def _arrays(config, batch, dtype, seed):
+    """x (a batch of ``batch``), w and b (or None) for a drawn ``conv_configs`` config."""
+    x_shape, w_shape, has_bias, _ = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, *x_shape[1:])).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    return x, w, rng.standard_normal(w_shape[0]).astype(dtype) if has_bias else None
+
+
 @settings(max_examples=25, deadline=None)
 @given(config=conv_configs(max_side=6), batch=st.integers(2, 7), per_chunk=st.integers(1, 3),
        dtype=st.sampled_from([np.float32, np.float64]))
@@ -82,10 +91,7 @@ def test_drawn_shapes_in_chunks(config, batch, per_chunk, dtype):
     x_shape, w_shape, has_bias, kwargs = config
     saved = workspace.block_size(), workspace.chunk_threads()
     try:
-        rng = np.random.default_rng(2)
-        x = rng.standard_normal((batch, *x_shape[1:])).astype(dtype)
-        w = rng.standard_normal(w_shape).astype(dtype)
-        b = rng.standard_normal(w_shape[0]).astype(dtype) if has_bias else None
+        x, w, b = _arrays(config, batch, dtype, seed=2)
         out = output_shape(x_shape[2:], w_shape[2:], kwargs["stride"], kwargs["padding"], kwargs["dilation"])
         block = per_chunk * x_shape[1] * int(np.prod(w_shape[2:])) * int(np.prod(out)) * np.dtype(dtype).itemsize
         _assert_same(_walks(F.conv2d, x, w, b, block, **kwargs), dtype)
@@ -288,14 +294,10 @@ def test_strips_apply_to_resnet_stages_only():
 @given(config=conv_configs(max_side=7), batch=st.integers(1, 5), chunked=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float64]))
 def test_strips_give_the_columns_result(strips_everywhere, config, batch, chunked, dtype):
-    x_shape, w_shape, has_bias, kwargs = config
-    kwargs = dict(kwargs, stride=(1, 1))
+    kwargs = dict(config[3], stride=(1, 1))
     saved = workspace.block_size(), workspace.chunk_threads()
     try:
-        rng = np.random.default_rng(6)
-        x = rng.standard_normal((batch, *x_shape[1:])).astype(dtype)
-        w = rng.standard_normal(w_shape).astype(dtype)
-        b = rng.standard_normal(w_shape[0]).astype(dtype) if has_bias else None
+        x, w, b = _arrays(config, batch, dtype, seed=6)
         workspace.set_block_size(64 if chunked else None)  # chunks of one sample, on 2 threads
         workspace.set_chunk_threads(2)
         results = []
