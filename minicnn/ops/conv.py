@@ -152,12 +152,12 @@ class _Strips:
     CPU only (the Numba ``im2strips``); a kernel with one row of taps gains nothing.
     """
 
+    MIN_ROW = 32  # entries per strip product row (C/G * kw): below, its products are too thin
+
     def __init__(self, kernel, groups, padding, dilation, out):
         self.kernel, self.groups, self.padding, self.dilation = tuple(kernel), groups, padding, dilation
         self.width, self.L = out[1], math.prod(out)
         self.step = dilation[0] * out[1]  # window b starts at b * step
-
-    MIN_ROW = 32  # entries per strip product row (C/G * kw): below, its products are too thin
 
     @classmethod
     def apply(cls, x, weight_shape, groups, stride, out):
@@ -203,7 +203,8 @@ def _convolve(x, weight, groups, stride, padding, dilation):
 
     x: (N, C, *in), weight: (F, C/G, *k) -> y: (N, F, *out) and the columns
     cols: (N, G, C/G * K, L), kept for the weight gradient when the whole batch
-    was one chunk; ``None`` when it was split (backward then recomputes them)::
+    was one chunk; ``None`` when it was split or when the strips were used
+    (``_Strips``; backward then recomputes them)::
 
         for each chunk b:  cols_b = im2col(x[b]);  y[b] = W · cols_b   (still in the cache)
     """
@@ -219,14 +220,14 @@ def _convolve(x, weight, groups, stride, padding, dilation):
     y = xp.empty((N, groups, F // groups, L), dtype=x.dtype)
     w_rows = strips.weight_rows(weight) if strips else None
 
-    def forward_strips(part):  # y[b] = sum over tap rows of W_row · window
+    def forward_strips(part):  # y[b] = sum over the tap rows r of W_r · window_r
         target = y[part]  # (n, G, F/G, L)
-        for row, (w_row, window) in enumerate(zip(w_rows, strips.windows(x[part], blocks.buffer(0, strips.shape(x[part].shape))))):
-            if row == 0:
-                kernels.workspace.matmul_in_pieces(w_row, window, target)
-            else:
-                product = blocks.buffer(1, target.shape)
-                target += kernels.workspace.matmul_in_pieces(w_row, window, xp.empty_like(target) if product is None else product)
+        windows = strips.windows(x[part], blocks.buffer(0, strips.shape(x[part].shape)))
+        kernels.workspace.matmul_in_pieces(w_rows[0], windows[0], target)
+        for w_row, window in zip(w_rows[1:], windows[1:]):
+            product = blocks.buffer(1, target.shape)
+            product = xp.empty_like(target) if product is None else product
+            target += kernels.workspace.matmul_in_pieces(w_row, window, product)
 
     def forward(part):
         n = part.stop - part.start
@@ -275,6 +276,8 @@ def _weight_gradient(y, cols, source, groups, weight_shape, stride, padding, dil
 
         dW^T = sum over chunks b of  sum_{n in b} im2col(source[b])[n] · y[n]^T
 
+    (Where ``_Strips`` applies, the chunks build strips instead and each row of
+    taps r gives ``dW[:, :, r, :]`` from its window.)
     -> (F, C/G, *k) = ``weight_shape``.  The product is taken transposed,
     ``cols · y^T`` (C/G*K, F/G), because OpenBLAS multiplies by a transposed
     *right* operand up to twice as fast as by a transposed left one, here the
@@ -295,11 +298,13 @@ def _weight_gradient(y, cols, source, groups, weight_shape, stride, padding, dil
                      strips.bytes_per_sample(source, F) if strips else None)
     if strips:
 
-        def partial(part):  # one window per tap row: (G, C/G*kw, F/G) each -> (G, C/G, kh, kw, F/G)
+        def partial(part):  # dW^T for tap row r: sum_n window_r[n] · dy[n]^T
             n, dy = part.stop - part.start, y[part].swapaxes(-1, -2)  # (n, G, L, F/G)
-            rows = [xp.matmul(window, dy, out=blocks.buffer(1 + b, (n, groups, C // groups * kernel[1], F // groups)))
-                    .sum(axis=0) for b, window in enumerate(strips.windows(source[part], blocks.buffer(0, strips.shape(source[part].shape))))]
-            return xp.stack([r.reshape(groups, C // groups, kernel[1], F // groups) for r in rows], axis=2)
+            windows = strips.windows(source[part], blocks.buffer(0, strips.shape(source[part].shape)))
+            products = blocks.buffer(1, (n, groups, C // groups * kernel[1], F // groups))
+            rows = [xp.matmul(window, dy, out=products).sum(axis=0) for window in windows]  # (G, C/G*kw, F/G) each
+            rows = [row.reshape(groups, C // groups, kernel[1], F // groups) for row in rows]
+            return xp.stack(rows, axis=2)  # (G, C/G, kh, kw, F/G): the columns' row order (c, b, e)
     else:
         def partial(part):
             n = part.stop - part.start
