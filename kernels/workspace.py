@@ -227,7 +227,8 @@ def map_chunks(fn, chunks, like):
 # ------------------------------------------------------ products in small pieces
 # OpenBLAS's AVX-512 kernel sets (SkylakeX and the two that build on it) multiply
 # small matrices without packing them first, when M*N*K <= 100^3
-# (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c; the same for double).
+# (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c; float64 products gain the
+# same way here, measured: docs/kernels.md).
 SMALL_PRODUCT = 100 ** 3
 SMALL_KERNEL_ARCHITECTURES = ("skylakex", "cooperlake", "sapphirerapids")
 # ... and pieces of it win over the packed product for at most this many pieces, or
