@@ -2,9 +2,13 @@
 
 A slow episode of the machine (another process, a throttled VM) hits whatever
 runs at that moment.  So the things being compared run in turns, round after
-round (A, B, A, B, ...), with a short sleep between them (BLAS and OpenMP
-threads spin for a while after a call and would steal the next one's cores),
-and every comparison is the median of the per-round ratios.
+round (A, B, A, B, ...), with a sleep between them, and every comparison is
+the median of the per-round ratios.  The sleep must outlast the threads that
+spin after a call: OpenBLAS's keep polling for new work for 2^28 cycles
+(its default THREAD_TIMEOUT, about 0.1 s here) and steal a core from whatever
+runs next.  With a 0.05 s pause PyTorch's LeNet-5 inference right after
+minicnn's took 55-65 ms instead of 10-20 in one round out of two; with
+0.15 s, never (``PAUSE``).
 
 GPU work is asynchronous: a call returns once its kernels are queued, not when
 they have run.  Every reading of the clock is therefore preceded by a call of
@@ -52,7 +56,10 @@ def _per_name(value, names, default):
     return dict.fromkeys(names, default if value is None else value)
 
 
-def interleaved(funcs, rounds, warmup=2, pause=0.05, sync=None):
+PAUSE = 0.15  # seconds between two timed calls: longer than OpenBLAS's spinning threads
+
+
+def interleaved(funcs, rounds, warmup=2, pause=PAUSE, sync=None):
     """Time every function of ``funcs`` (a dict name -> callable) once per round, in turns.
 
     ``rounds`` is a number, or a dict name -> number for functions that take
