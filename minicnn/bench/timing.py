@@ -43,8 +43,10 @@ def seconds(func, calls=1, sync=no_sync):
     return (clock() - start) / calls
 
 
-def calls_for(func, target=0.02, sync=no_sync):
-    """How many calls make one timing last about ``target`` seconds (tiny steps are noisy)."""
+def calls_for(func, target=0.1, sync=no_sync):
+    """How many calls make one timing last about ``target`` seconds: tiny steps are noisy,
+    and the first call after the pause wakes the threads up (0.1 s, not 0.02: LeNet-5's
+    4-10 ms steps then take 10-25 calls per timing, and the wake-up is shared by all)."""
     once = seconds(func, sync=sync)
     return max(1, min(50, int(target / max(once, 1e-6))))
 

@@ -112,10 +112,10 @@ class _Blocks:
     ``chunks``: slices of the batch whose columns fit a cache block (CPU) and the
     workspace cap (``kernels/workspace.py``); one slice, the whole batch, when
     everything fits, and for a pointwise convolution (no columns to build).
-    ``buffer(i, shape)``: when the batch is split, a scratch array of ``shape``
-    reused from chunk to chunk (slot ``i``, one per thread; ``None`` on the GPU
-    or for one chunk).  ``map(fn)``: ``[fn(chunk) for chunk in chunks]``, the
-    chunks shared among the CPU's cores.
+    ``buffer(i, shape)``: on the CPU a scratch array of ``shape`` reused from
+    chunk to chunk (slot ``i``, one per thread; ``None`` on the GPU).
+    ``map(fn)``: ``[fn(chunk) for chunk in chunks]``, the chunks shared among
+    the CPU's cores.
     """
 
     def __init__(self, array, x_shape, kernel, out, stride, padding, per_sample=None):
@@ -127,9 +127,15 @@ class _Blocks:
             per_sample = per_sample or C * math.prod(kernel) * math.prod(out) * array.itemsize  # the columns
             self.chunks = kernels.batch_chunks(N, per_sample, array)
         self.split = len(self.chunks) > 1
+        # the columns of a single chunk are kept for backward on the GPU only: on the CPU
+        # they go, like every chunk's, into a reused buffer (a fresh array's page faults
+        # cost more than building them again)
+        self.keeps_columns = not self.split and is_gpu_array(array)
 
     def buffer(self, slot, shape):
-        return kernels.workspace.scratch(shape, self.array, slot) if self.split else None
+        """A scratch array of ``shape`` reused from chunk to chunk and call to call (slot
+        ``slot``, one per thread) on the CPU; ``None`` on the GPU (CuPy's pool reuses memory)."""
+        return kernels.workspace.scratch(shape, self.array, slot)
 
     def map(self, fn):
         return kernels.workspace.map_chunks(fn, self.chunks, self.array)
@@ -237,7 +243,7 @@ def _convolve(x, weight, groups, stride, padding, dilation):
         return cols
 
     cols = blocks.map(forward_strips if strips else forward)
-    return y.reshape(N, F, *out), (None if blocks.split or strips else cols[0])
+    return y.reshape(N, F, *out), (cols[0] if blocks.keeps_columns and not strips else None)
 
 
 def _convolve_adjoint(y, weight, groups, x_shape, stride, padding, dilation):
