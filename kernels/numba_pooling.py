@@ -194,6 +194,32 @@ def _max_pool_2x2(x, values, indices):
 
 
 @njit(cache=True, boundscheck=False)
+def _max_pool_2x2_gathered(x, values, indices):
+    """``_max_pool_2x2`` for narrow outputs (ow < 16): one loop over all oh*ow windows of a
+    plane, each reading its four taps at precomputed offsets (vector gathers), instead of
+    rows too short for a vector (LeNet-5's 14 outputs per row: 0.39 instead of 0.83 ms)."""
+    P, H, W = x.shape
+    oh, ow = values.shape[1:]
+    n = oh * ow
+    corner = np.empty(n, np.int64)  # the flat position of each window's first tap
+    for i in range(oh):
+        for j in range(ow):
+            corner[i * ow + j] = 2 * i * W + 2 * j
+    planes, best_of, where_of = x.reshape(P, H * W), values.reshape(P, n), indices.reshape(P, n)
+    for p in range(P):
+        plane = planes[p]
+        for o in range(n):
+            first = corner[o]
+            best, where = plane[first], first
+            for tap in (first + 1, first + W, first + W + 1):  # first maximum wins, NaN propagates
+                v = plane[tap]
+                take = (v > best) | ((v != v) & (best == best))
+                best = v if take else best
+                where = tap if take else where
+            best_of[p, o], where_of[p, o] = best, where
+
+
+@njit(cache=True, boundscheck=False)
 def _avg_pool_2x2(x, out):
     P = x.shape[0]
     oh, ow = out.shape[1:]
@@ -225,8 +251,9 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     values = np.empty((N * C, math.prod(out)), dtype=x.dtype)
     indices = np.empty((N * C, math.prod(out)), dtype=np.int64)
     if _tiles_2x2(spatial, kernel_size, stride, padding, dilation, out):
-        _max_pool_2x2(np.ascontiguousarray(x).reshape(N * C, *spatial), values.reshape(N * C, *out),
-                      indices.reshape(N * C, *out))
+        pool = _max_pool_2x2 if out[1] >= 16 else _max_pool_2x2_gathered  # rows long enough for vectors
+        pool(np.ascontiguousarray(x).reshape(N * C, *spatial), values.reshape(N * C, *out),
+             indices.reshape(N * C, *out))
         return values.reshape(N, C, *out), indices.reshape(N, C, *out)
     _max_pool_3d(np.ascontiguousarray(x).reshape(N * C, -1), values, indices,
                  spatial3, out3, kernel3, stride3, padding3, dilation3)

@@ -209,7 +209,7 @@ def test_output_shapes_agree_with_the_shape_helper(fast):
 # The geometries that take dedicated fast paths, which hypothesis rarely draws:
 # 2x2/stride-2 pooling tiles (LeNet-5, VGG) and "same" convolutions (ResNet).
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("spatial", [(4, 4), (5, 7), (1, 3), (28, 28), (2, 9)])
+@pytest.mark.parametrize("spatial", [(4, 4), (5, 7), (1, 3), (28, 28), (2, 9), (6, 32), (5, 35)])  # ow >= 16: rows
 @pytest.mark.parametrize("ceil_mode", [False, True])
 def test_2x2_pooling_tiles_match_the_reference(fast, dtype, spatial, ceil_mode):
     rng = np.random.default_rng(sum(spatial))
