@@ -16,6 +16,18 @@ from minicnn.kernels.shapes import output_shape
 from tests.ops.test_conv import conv_configs
 
 
+@pytest.fixture(autouse=True, scope="module")
+def threads_for_tiny_chunks():
+    """These tests' tiny convolutions would run their chunks serially (too little work per
+    chunk, ``_Blocks.MIN_THREADED_WORK``): let them reach the worker threads, which is
+    what they test."""
+    from minicnn.ops import conv
+
+    saved, conv._Blocks.MIN_THREADED_WORK = conv._Blocks.MIN_THREADED_WORK, 0
+    yield
+    conv._Blocks.MIN_THREADED_WORK = saved
+
+
 @pytest.fixture
 def restore():
     """Put the block, the cap and the thread setting back after the test."""
@@ -320,3 +332,22 @@ def test_strips_are_built_instead_of_columns(strips_everywhere, monkeypatch):
     w = mc.tensor(np.ones((3, 4, 3, 3)), requires_grad=True)
     F.conv2d(x, w, padding=1).sum().backward()
     assert calls.count("im2strips") == 2 and "im2col" not in calls and "col2im" in calls
+
+
+def test_chunks_with_little_work_run_serially(restore, monkeypatch):
+    """LeNet-5's first layer at batch 64 (two chunks of 3.8 M multiply-adds) stays on the
+    calling thread; the same layer with more filters per chunk goes to the workers."""
+    from minicnn.ops import conv
+
+    monkeypatch.setattr(conv._Blocks, "MIN_THREADED_WORK", 8_000_000)
+    workspace.set_block_size(4 << 20)
+    workspace.set_chunk_threads(2)
+    handed, map_chunks = [], workspace.map_chunks
+    monkeypatch.setattr(workspace, "map_chunks", lambda fn, chunks, like: (handed.append(len(chunks)),
+                                                                           map_chunks(fn, chunks, like))[1])
+    x = mc.tensor(np.random.default_rng(8).standard_normal((64, 1, 28, 28)).astype(np.float32))
+    with mc.no_grad():
+        F.conv2d(x, mc.tensor(np.ones((6, 1, 5, 5), np.float32)), padding=2)  # 6 * 25 * 784 * 32 = 3.8 M
+        assert handed == []
+        F.conv2d(x, mc.tensor(np.ones((16, 1, 5, 5), np.float32)), padding=2)  # 16 * 25 * 784 * 32 = 10 M
+        assert handed == [2]
